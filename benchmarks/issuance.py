@@ -1,0 +1,188 @@
+"""Benchmark: certificate issuance through a real Mosquitto — authenticate + issue latency and throughput.
+
+For 1, 20 and 50 concurrent simulated kiosks (in-process MQTT clients, emulated cards), each kiosk
+runs begin → card signature over the nonce → authenticate → issue (住民票, PDF rendered with seal and
+signed QR) → confirm, several rounds. "auth+issue" is the time of the two RPCs as the kiosk sees
+them (card time excluded). Target: p95 <= 250 ms at 20 concurrent kiosks.
+
+    .venv/bin/python benchmarks/issuance.py [--levels 1,20,50] [--rounds 5] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from central_broker.broker import MosquittoBroker
+from central_broker.issuance.authcheck import CrlFileChecker
+from central_broker.issuance.documents import render_pool
+from central_broker.issuance.endpoints import issuance_handlers
+from central_broker.issuance.registry import SqliteRegistry
+from central_broker.issuance.seed import resident_for_persona
+from central_broker.issuance.service import IssuanceService, IssuanceSettings
+from central_broker.issuance.store import IssuanceStore
+from central_broker.rpc_server import RpcServer
+from device_drivers.card.emulator.card import EmulatedCard
+from device_drivers.card.emulator.material import JpkiTestCa, default_data_dir
+from device_drivers.card.emulator.personas import PERSONAS, Persona
+from device_drivers.card.emulator.transport import EmulatedTransport
+from device_drivers.card.kenhojo import my_number_check_digit
+from device_drivers.card.pin import Pin
+from device_drivers.card.session import CardSession
+from kiosk_app.issuance_client import IssuanceClient
+from kiosk_app.rpc_client import RpcClient
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.contracts.catalog import load_sample_catalog
+
+
+def _persona(index: int) -> Persona:
+    number = f"{80000000000 + index:011d}"
+    import dataclasses
+
+    return dataclasses.replace(
+        PERSONAS[0],
+        name=f"bench-{index:03d}",
+        full_name=f"計測 太郎{index:03d}",
+        my_number=number + str(my_number_check_digit(number)),
+    )
+
+
+def _kiosk_loop(
+    kiosk: IssuanceClient,
+    card: EmulatedCard,
+    rounds: int,
+    start: threading.Barrier,
+    out: list[tuple[float, float]],
+) -> None:
+    start.wait()
+    for _ in range(rounds):
+        session = kiosk.begin()
+        with CardSession(EmulatedTransport(card)) as cs:
+            auth = cs.authenticate(Pin.from_digits("1234"), session.nonce)
+        t0 = time.perf_counter()
+        kiosk.authenticate_with(session, auth.certificate_der, auth.signature)
+        t1 = time.perf_counter()
+        document = kiosk.issue(session, "juminhyo", payment_ref=secrets.token_hex(4))
+        out.append((t1 - t0, time.perf_counter() - t1))
+        kiosk.print_and_confirm(session, document, lambda pdf, copies: None)
+
+
+class _NoDelayBroker(MosquittoBroker):
+    """The test broker plus `set_tcp_nodelay true` (recommended: otherwise every RPC leg waits ~40 ms)."""
+
+    def write_config(self) -> Path:
+        """The loopback config with TCP_NODELAY on client sockets."""
+        path = super().write_config()
+        path.write_text(path.read_text() + "\nset_tcp_nodelay true\n")
+        return path
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    """Run the benchmark and print one line per concurrency level."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,20,50", help="comma-separated kiosk counts")
+    parser.add_argument("--rounds", type=int, default=5, help="transactions per kiosk")
+    parser.add_argument("--workers", type=int, default=8, help="RPC server handler threads")
+    parser.add_argument(
+        "--render-processes", type=int, default=0, help="PDF renderer processes (0: in-thread)"
+    )
+    parser.add_argument(
+        "--plain-broker", action="store_true", help="Mosquitto without set_tcp_nodelay (Nagle delays)"
+    )
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="bench-issuance-"))
+    ca = JpkiTestCa(default_data_dir() / "bench-issuance")
+    t0 = time.perf_counter()
+    personas = [_persona(i) for i in range(max(levels))]
+    registry = SqliteRegistry(work / "registry.sqlite")
+    for p in personas:
+        resident = resident_for_persona(p, household_id=f"H-{p.name}")
+        registry.add_resident(resident)
+        registry.enrol_certificate(resident.resident_id, ca.material(p).auth_cert)
+    crl = work / "auth.crl"
+    crl.write_bytes(ca.crl())
+    mode = f"{args.render_processes} renderer processes" if args.render_processes else "rendering in-thread"
+    nodelay = "plain broker" if args.plain_broker else "broker set_tcp_nodelay true"
+    print(f"{mode}; {args.workers} RPC handler threads; {args.rounds} transactions per kiosk; {nodelay}")
+    print(f"set-up: {len(personas)} residents and cards in {time.perf_counter() - t0:.1f} s")
+    broker = (MosquittoBroker if args.plain_broker else _NoDelayBroker)(work / "mosquitto")
+    broker.start()
+    key = Ed25519PrivateKey.generate()
+    settings = IssuanceSettings(
+        catalog=load_sample_catalog(),
+        trusted_cas=(ca.auth_ca_certificate,),
+        signing_key=key,
+        audit_key=secrets.token_bytes(32),
+    )
+    store = IssuanceStore(work / "issuance.sqlite")
+    pool: ProcessPoolExecutor | None = render_pool(args.render_processes) if args.render_processes else None
+    service = IssuanceService(settings, store, registry, CrlFileChecker(crl), render_pool=pool)
+    config = BrokerConfig(url=broker.url)
+    server = RpcServer(config, issuance_handlers(service), workers=args.workers)
+    server.start()
+    cards = [EmulatedCard(p, ca.material(p)) for p in personas]
+    clients: list[RpcClient] = []
+    try:
+        warm = RpcClient.connect("jp-999999-k99", config)
+        clients.append(warm)
+        _kiosk_loop(IssuanceClient(warm, key.public_key()), cards[0], 3, threading.Barrier(1), [])
+        print(
+            f"{'kiosks':>6} {'tx':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'tx/s':>7}"
+            "  auth p50/p95  issue p50/p95 (ms)"
+        )
+        for level in levels:
+            rpcs = [RpcClient.connect(f"jp-{200000 + i:06d}-k01", config) for i in range(level)]
+            clients.extend(rpcs)
+            kiosks = [IssuanceClient(r, key.public_key(), timeout_s=120) for r in rpcs]
+            parts: list[tuple[float, float]] = []
+            start = threading.Barrier(level + 1)
+            with ThreadPoolExecutor(max_workers=level) as kiosk_pool:
+                futures = [
+                    kiosk_pool.submit(_kiosk_loop, k, cards[i], args.rounds, start, parts)
+                    for i, k in enumerate(kiosks)
+                ]
+                start.wait()
+                began = time.perf_counter()
+                for f in futures:
+                    f.result()
+                elapsed = time.perf_counter() - began
+            latencies = [a + i for a, i in parts]
+            auth = [a for a, _ in parts]
+            issue = [i for _, i in parts]
+            print(
+                f"{level:>6} {len(latencies):>5} {statistics.median(latencies) * 1000:>8.0f}"
+                f" {_pct(latencies, 0.95) * 1000:>8.0f} {max(latencies) * 1000:>8.0f} {len(latencies) / elapsed:>7.1f}"
+                f" {statistics.median(auth) * 1000:>7.0f}/{_pct(auth, 0.95) * 1000:.0f}"
+                f" {statistics.median(issue) * 1000:>7.0f}/{_pct(issue, 0.95) * 1000:.0f}"
+            )
+    finally:
+        for c in clients:
+            c.close()
+        server.stop()
+        if pool is not None:
+            pool.shutdown()
+        broker.stop()
+        store.close()
+        registry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""Publish signed fleet documents as the `svc-catalog` service and wait for every PUBACK.
+
+`publish_release` sends, all QoS 1 retained: the root-signed `fleet/keys`, the catalog body on its
+hash topic, `fleet/catalog/manifest`, then `down/desired` for each target kiosk; it records the
+desired version per kiosk in the central store for `catalog status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from central_broker.catalog_push.documents import CatalogRelease, body_topic
+from central_broker.catalog_push.signing import SigningKeys
+from central_broker.store import FleetStore
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS, Down, down
+from madoguchi.errors import UserError
+from madoguchi.mqtt_client import make_client, reason_text
+
+__all__ = ["Outgoing", "PublishResult", "publish_documents", "publish_release"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to publish."""
+
+    topic: str
+    payload: bytes
+    retain: bool = True
+    expiry_s: int | None = None  # MQTT 5 message expiry (commands); never on retained documents
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a catalog publish sent."""
+
+    version: int
+    sha256: str
+    length: int
+    devices: tuple[str, ...]
+    messages: int
+
+
+def publish_documents(broker: BrokerConfig, messages: Sequence[Outgoing], *, timeout: float = 20.0) -> None:
+    """Connect as a service, publish every message with QoS 1, wait for each PUBACK, disconnect.
+
+    Raises:
+        UserError: the broker refused or did not answer in time.
+    """
+    client = make_client(f"svc-catalog-{uuid.uuid4().hex[:8]}", broker)
+    connected = threading.Event()
+    refused: list[str] = []
+
+    def on_connect(_c: object, _u: object, _f: object, reason: object, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            refused.append(reason_text(reason))
+        connected.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(broker.host, broker.port, keepalive=broker.keepalive)
+    except OSError as exc:
+        raise UserError(
+            f"cannot reach the broker {broker.url}: {exc}", "check [broker] url and that it runs"
+        ) from exc
+    client.loop_start()
+    try:
+        if not connected.wait(timeout) or refused:
+            raise UserError(
+                f"the broker {broker.url} did not accept the catalog service: {', '.join(refused) or 'no answer'}",
+                "check the svc-catalog certificate in [broker]",
+            )
+        infos = [
+            client.publish(m.topic, m.payload, qos=1, retain=m.retain, properties=_expiry(m.expiry_s))
+            for m in messages
+        ]
+        for message, info in zip(messages, infos, strict=True):
+            info.wait_for_publish(timeout)
+            if not info.is_published():
+                raise UserError(
+                    f"no PUBACK for {message.topic} within {timeout:.0f} s", "check the broker log"
+                )
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _expiry(seconds: int | None) -> Properties | None:
+    if seconds is None:
+        return None
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.MessageExpiryInterval = max(1, seconds)
+    return props
+
+
+def publish_release(
+    broker: BrokerConfig,
+    keys: SigningKeys,
+    release: CatalogRelease,
+    device_ids: Sequence[str],
+    store: FleetStore | None = None,
+) -> PublishResult:
+    """Publish keys, body, manifest and each device's desired document; record them in `store`."""
+    if not device_ids:
+        raise UserError(
+            f"no kiosk to send catalog version {release.version} to",
+            "name them with --devices, or let the kiosks connect once so the store knows them",
+        )
+    messages = [
+        Outgoing(FLEET_KEYS, keys.keys_document().to_bytes()),
+        Outgoing(body_topic(release.sha256), release.body),
+        Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()),
+    ]
+    messages += [Outgoing(down(dev, Down.DESIRED), release.desired.to_bytes()) for dev in device_ids]
+    publish_documents(broker, messages)
+    if store is not None:
+        store.record_desired(list(device_ids), release.version, release.sha256)
+    _logger.info("catalog version %d published to %d kiosks", release.version, len(device_ids))
+    return PublishResult(release.version, release.sha256, len(release.body), tuple(device_ids), len(messages))

@@ -1,0 +1,78 @@
+"""The centre's signing keys for fleet documents: an offline-capable root and an online catalog key.
+
+Folder layout (`SigningKeys.init(dir)`):
+
+    root.key / root.pub        Ed25519 root: only signs `fleet/keys`; its .pub goes into the kiosk image
+    catalog.key / catalog.pub  Ed25519 online key: signs catalogs (`down/desired`), commands, control
+
+`keys_document()` is the root-signed `fleet/keys` envelope listing the catalog key with the roles
+`catalog`, `cmd` and `control`. The root key can live elsewhere (`root_key` argument): only
+`keys_document()` needs it, once per key rotation or yearly re-signing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from madoguchi.contracts.signed import Envelope, KeysDocument, PayloadType, PublicKeyEntry, key_id, sign
+from madoguchi.errors import UserError
+from provisioning.updates.keys import generate_key, load_private_key
+
+__all__ = ["KEYS_LIFETIME_S", "SigningKeys"]
+
+_logger = logging.getLogger(__name__)
+
+KEYS_LIFETIME_S = 365 * 86_400
+
+
+class SigningKeys:
+    """The signing-key folder."""
+
+    def __init__(self, directory: Path, root_key: Path | None = None) -> None:
+        self.dir = directory
+        self.root_key_path = root_key or directory / "root.key"
+        if not (directory / "catalog.key").is_file():
+            raise UserError(
+                f"no catalog signing key in {directory}",
+                f"create the keys with `kiosk-central catalog keys --dir {directory}`",
+            )
+
+    @classmethod
+    def init(cls, directory: Path) -> SigningKeys:
+        """Create root and catalog keys (refuses to overwrite)."""
+        for name in ("root", "catalog"):
+            if not (directory / f"{name}.key").exists():
+                generate_key(directory / f"{name}.key")
+                _logger.info("created %s signing key in %s", name, directory)
+        return cls(directory)
+
+    @property
+    def root_public(self) -> Path:
+        """The root public key file to install on kiosks (`<data_dir>/trust/root.pub`)."""
+        return self.dir / "root.pub"
+
+    def catalog_key(self) -> Ed25519PrivateKey:
+        """The online signing key."""
+        return load_private_key(self.dir / "catalog.key")
+
+    def keys_document(self, version: int | None = None, now: float | None = None) -> Envelope:
+        """`fleet/keys`: the catalog key with its roles, signed by the root key."""
+        now = time.time() if now is None else now
+        public = self.catalog_key().public_key()
+        entry = PublicKeyEntry(
+            keyid=key_id(public),
+            public_key=base64.b64encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode(),
+            roles=["catalog", "cmd", "control"],
+        )
+        document = KeysDocument(
+            version=version or int(now),
+            expires=int((now + KEYS_LIFETIME_S) * 1000),
+            keys=[entry],
+        )
+        return sign(PayloadType.KEYS, document.to_bytes(), load_private_key(self.root_key_path))

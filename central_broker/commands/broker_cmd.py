@@ -1,0 +1,210 @@
+"""`kiosk-central broker`: write the production Mosquitto configuration, revoke devices, or write /
+run the loopback development broker.
+
+`broker config --out DIR --pki PKI` writes the fleet configuration (mTLS device and service
+listeners, ACLs; contract §6, `central_broker.broker_fleet`); without `--pki` it writes the
+plaintext development listener on 127.0.0.1 used by the demo and tests. `broker revoke` adds a
+device's deny block and SIGHUPs Mosquitto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+from central_broker.broker import DEFAULT_MAX_PACKET_SIZE, MosquittoBroker, write_dev_config
+from central_broker.broker_fleet import (
+    DEVICE_PORT,
+    SERVICE_PORT,
+    FleetTlsFiles,
+    read_revoked,
+    revoke_device,
+    write_fleet_config,
+)
+from central_broker.pki import Pki
+from madoguchi.cli import add_json_flag, emit, group
+from madoguchi.errors import UserError
+from madoguchi.signals import stop_on_signals
+
+__all__ = ["register"]
+
+_DEV_NOTE = (
+    "Without --pki this is the development listener: plaintext MQTT on 127.0.0.1 only, anonymous "
+    "clients. With --pki DIR it is the fleet broker: mTLS device listener (certificate CN = user "
+    "name = client id), mTLS service listener, ACL files, CRLs (contract §6)."
+)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (1..65535)")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `broker config` and `broker run`."""
+    sub = group(
+        subparsers, "broker", "Mosquitto: write the fleet (mTLS + ACL) or development config, revoke, run"
+    )
+    config = sub.add_parser(
+        "config",
+        help="write mosquitto.conf: the fleet broker (--pki) or the loopback development listener",
+        description="Write mosquitto.conf (and, with --pki, the ACL files and TLS copies). " + _DEV_NOTE,
+    )
+    config.add_argument("--out", type=Path, required=True, help="folder to write mosquitto.conf into")
+    config.add_argument(
+        "--pki", type=Path, help="PKI folder (kiosk-central ca init); writes the fleet (mTLS) configuration"
+    )
+    config.add_argument(
+        "--port",
+        type=_port,
+        help=f"device listener port (default {DEVICE_PORT} with --pki, else 1883 on 127.0.0.1)",
+    )
+    config.add_argument(
+        "--service-port",
+        type=_port,
+        default=SERVICE_PORT,
+        help=f"with --pki: service listener (default {SERVICE_PORT})",
+    )
+    config.add_argument("--bind", help="with --pki: address to listen on (default all interfaces)")
+    config.add_argument(
+        "--loopback-port",
+        type=_port,
+        help="with --pki: also a plaintext listener on 127.0.0.1 for local services",
+    )
+    config.add_argument(
+        "--persist", action="store_true", help="keep sessions and retained messages in OUT/persistence/"
+    )
+    add_json_flag(config)
+    config.set_defaults(func=_config)
+    revoke = sub.add_parser(
+        "revoke",
+        help="deny a device on the fleet broker (after `kiosk-central ca revoke`)",
+        description=(
+            "Add a deny block for DEVICE to OUT/acl-devices.conf, refresh the CRL copy from --pki, and "
+            "send SIGHUP to Mosquitto (--pid) so the ACL reloads at once. Mosquitto reads the CRL only "
+            "at start: restart it in the next maintenance window to refuse the device's TLS handshake."
+        ),
+    )
+    revoke.add_argument("device_id", help="device id, e.g. jp-131016-k03")
+    revoke.add_argument("--out", type=Path, required=True, help="the folder `broker config --pki` wrote")
+    revoke.add_argument("--pki", type=Path, help="PKI folder, to copy the updated device CRL")
+    revoke.add_argument("--pid", type=int, help="Mosquitto's process id, to send SIGHUP")
+    add_json_flag(revoke)
+    revoke.set_defaults(func=_revoke)
+    run = sub.add_parser(
+        "run",
+        help="run Mosquitto on the loopback development listener in the foreground",
+        description="Run Mosquitto in the foreground until Ctrl-C or SIGTERM. " + _DEV_NOTE,
+    )
+    run.add_argument("--port", type=_port, required=True, help="listener port on 127.0.0.1")
+    run.add_argument(
+        "--data-dir", type=Path, help="folder for the config (and --persist data); default a temporary folder"
+    )
+    run.add_argument("--persist", action="store_true", help="keep sessions and retained messages in DATA_DIR")
+    run.set_defaults(func=_run)
+
+
+def _config(args: argparse.Namespace) -> int:
+    persistence = args.out / "persistence" if args.persist else None
+    if args.pki is not None:
+        return _fleet_config(args, persistence)
+    args.port = args.port or 1883
+    path = write_dev_config(args.out, args.port, persistence_dir=persistence)
+    result = {
+        "config": str(path),
+        "url": f"mqtt://127.0.0.1:{args.port}",
+        "max_packet_size": DEFAULT_MAX_PACKET_SIZE,
+        "persistence": str(persistence) if persistence else None,
+    }
+    emit(result, args.json, f"wrote {path} (listener 127.0.0.1:{args.port}; run: mosquitto -c {path})")
+    return 0
+
+
+def _fleet_config(args: argparse.Namespace, persistence: Path | None) -> int:
+    files = FleetTlsFiles.from_pki(args.pki)
+    port = args.port or DEVICE_PORT
+    path = write_fleet_config(
+        args.out,
+        files,
+        device_port=port,
+        service_port=args.service_port,
+        bind=args.bind,
+        loopback_port=args.loopback_port,
+        persistence_dir=persistence,
+    )
+    result = {
+        "config": str(path),
+        "device_listener": port,
+        "service_listener": args.service_port,
+        "loopback_listener": args.loopback_port,
+        "acl_devices": str(args.out / "acl-devices.conf"),
+        "acl_services": str(args.out / "acl-services.conf"),
+        "revoked": read_revoked(args.out),
+        "persistence": str(persistence) if persistence else None,
+    }
+    emit(
+        result,
+        args.json,
+        f"wrote {path} (devices mTLS :{port}, services mTLS :{args.service_port}); run: mosquitto -c {path}",
+    )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    if not (args.out / "acl-devices.conf").is_file():
+        raise UserError(
+            f"{args.out} holds no fleet broker configuration",
+            "run `kiosk-central broker config --pki ...` first",
+        )
+    files = FleetTlsFiles.from_pki(args.pki) if args.pki is not None else None
+    if args.pki is not None and not any(
+        r.cn == args.device_id and r.revoked_at for r in Pki(args.pki).certificates(args.device_id)
+    ):
+        raise UserError(
+            f"{args.device_id}'s certificate is not revoked in {args.pki}",
+            f"run `kiosk-central ca revoke {args.device_id} --dir {args.pki}` first",
+        )
+    revoked = revoke_device(args.out, args.device_id, files)
+    reloaded = False
+    if args.pid is not None:
+        try:
+            os.kill(args.pid, signal.SIGHUP)
+            reloaded = True
+        except ProcessLookupError:
+            raise UserError(
+                f"no process {args.pid}", "give Mosquitto's process id (pidof mosquitto)"
+            ) from None
+    result = {
+        "device_id": args.device_id,
+        "revoked": revoked,
+        "reloaded": reloaded,
+        "crl_copied": files is not None,
+    }
+    next_step = "restart Mosquitto in the next window so it reads the new CRL"
+    if not reloaded:
+        next_step = "send SIGHUP to Mosquitto now (kill -HUP <pid>), then " + next_step
+    emit(result, args.json, f"{args.device_id} denied in {args.out / 'acl-devices.conf'}; {next_step}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="madoguchi-broker-") as tmp:
+        workdir = args.data_dir or Path(tmp)
+        broker = MosquittoBroker(workdir, args.port, persistence=args.persist, inherit_output=True)
+        with stop_on_signals() as stop:
+            broker.start()
+            print(f"Mosquitto on {broker.url} (config {broker.config_path}); Ctrl-C stops it", flush=True)
+            while not stop.wait(0.5):
+                if not broker.is_running:
+                    print("Mosquitto exited", flush=True)
+                    return 1
+            broker.stop()
+    return 0

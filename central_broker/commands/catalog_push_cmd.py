@@ -1,0 +1,151 @@
+"""`kiosk-central catalog keys|publish|status`: signing keys, signed catalog push, rollout status.
+
+Added to the `catalog` group by `catalog_cmd.register`. Catalogs are validated, signed with the
+online catalog key (listed in the root-signed `fleet/keys`) and published retained: the body on
+`kiosk/v1/fleet/catalog/body/<sha256>`, the manifest, and `down/desired` per kiosk.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.store import open_store
+from madoguchi.cli import add_json_flag, emit
+from madoguchi.config.central import CentralConfig, load_central_config
+from madoguchi.contracts.base import municipality_of
+from madoguchi.errors import UserError
+
+__all__ = ["add_keys", "add_publish", "add_status"]
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, required=True, help="central TOML file ([broker] as svc-catalog, store)"
+    )
+
+
+def _keys_dir(args: argparse.Namespace, config: CentralConfig | None) -> Path:
+    if args.keys is not None:
+        return Path(args.keys)
+    if config is None:
+        raise UserError("give --keys DIR", "the folder `kiosk-central catalog keys` created")
+    return config.central.data_dir / "signing"
+
+
+def add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`catalog keys --dir DIR`."""
+    parser = sub.add_parser(
+        "keys",
+        help="create the fleet signing keys (root + catalog) if missing and show where they are",
+        description="Create root.key/.pub and catalog.key/.pub in DIR (kept if present). Install root.pub on "
+        "every kiosk as <data_dir>/trust/root/root.pub; keep root.key offline after the first publish.",
+    )
+    parser.add_argument(
+        "--dir", type=Path, required=True, help="folder for the keys, e.g. /var/lib/madoguchi/signing"
+    )
+    add_json_flag(parser)
+    parser.set_defaults(func=_keys)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    keys = SigningKeys.init(args.dir)
+    data = {
+        "dir": str(args.dir),
+        "root_public": str(keys.root_public),
+        "catalog_public": str(args.dir / "catalog.pub"),
+    }
+    emit(
+        data,
+        args.json,
+        f"signing keys in {args.dir}; install {keys.root_public} on kiosks as trust/root/root.pub",
+    )
+    return 0
+
+
+def add_publish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`catalog publish FILE [--devices ID…]`."""
+    parser = sub.add_parser(
+        "publish",
+        help="validate, sign and publish a catalog to kiosks",
+        description="Validate FILE, sign it (Ed25519 catalog key; the root key signs fleet/keys) and publish "
+        "it retained. Without --devices it goes to every kiosk in the store whose device id carries the "
+        "catalog's municipality code.",
+    )
+    parser.add_argument("file", type=Path, help="catalog JSON file")
+    parser.add_argument(
+        "--devices", nargs="+", metavar="ID", help="kiosk device ids (default: the municipality's)"
+    )
+    _config_option(parser)
+    parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+    add_json_flag(parser)
+    parser.set_defaults(func=_publish)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    config = load_central_config(args.config)
+    keys = SigningKeys(_keys_dir(args, config))
+    try:
+        body = args.file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}", "check the path") from exc
+    release = build_release(body, keys.catalog_key(), source=str(args.file))
+    store = open_store(config.central.store_url)
+    try:
+        devices = args.devices or [
+            d.device_id
+            for d in store.devices()
+            if municipality_of(d.device_id) == release.catalog.municipality.code
+        ]
+        result = publish_release(config.broker, keys, release, devices, store)
+    finally:
+        store.close()
+    data = {
+        "version": result.version,
+        "sha256": result.sha256,
+        "length": result.length,
+        "devices": list(result.devices),
+    }
+    emit(data, args.json, f"catalog version {result.version} ({result.length} bytes) published to "
+                          f"{len(result.devices)} kiosk(s); see `kiosk-central catalog status`")  # fmt: skip
+    return 0
+
+
+def add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`catalog status`."""
+    parser = sub.add_parser(
+        "status",
+        help="show which catalog version each kiosk should run, runs, and its latest update step",
+        description="Catalog rollout per kiosk from the central store: desired, reported, last up/ack.",
+    )
+    parser.add_argument("--config", type=Path, help="central TOML file")
+    parser.add_argument("--store", help="store URL instead of --config")
+    add_json_flag(parser)
+    parser.set_defaults(func=_status)
+
+
+def _status(args: argparse.Namespace) -> int:
+    if (args.config is None) == (args.store is None):
+        raise UserError(
+            "give exactly one of --config FILE or --store URL", "e.g. --config /etc/madoguchi/central.toml"
+        )
+    url = args.store or load_central_config(args.config, check_files=False).central.store_url
+    store = open_store(url, create=False)
+    try:
+        rows = store.rollout()
+    finally:
+        store.close()
+
+    def text() -> str:
+        if not rows:
+            return "no kiosks known yet"
+        lines = [f"{'DEVICE':<20} {'STATE':<10} {'DESIRED':>7} {'RUNNING':>7}  LAST STEP"]
+        for r in rows:
+            step = f"{r.last_status} {r.last_detail or ''}".strip() if r.last_status else "-"
+            lines.append(f"{r.device_id:<20} {r.state:<10} {r.desired_version or '-':>7} "
+                         f"{r.reported_version or '-':>7}  {step}")  # fmt: skip
+        return "\n".join(lines)
+
+    emit({"devices": [r.to_dict() for r in rows]}, args.json, text)
+    return 0

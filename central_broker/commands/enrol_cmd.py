@@ -1,0 +1,110 @@
+"""`kiosk-central enrol-token` and `enrol-serve`: one-time tokens for new kiosks and the enrolment endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+from central_broker.commands.ca_cmd import default_pki_dir
+from central_broker.enrolment import BranchDefaults, EnrolmentService, TokenStore, parse_duration
+from central_broker.pki import Pki, fingerprint
+from madoguchi.cli import add_json_flag, emit
+from madoguchi.errors import UserError
+
+__all__ = ["default_data_dir", "register"]
+
+
+def default_data_dir() -> Path:
+    """`$MADOGUCHI_DATA_DIR`, else /var/lib/madoguchi."""
+    return Path(os.environ.get("MADOGUCHI_DATA_DIR", "/var/lib/madoguchi"))
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `enrol-token` and `enrol-serve`."""
+    token = subparsers.add_parser(
+        "enrol-token",
+        help="issue a one-time enrolment token (and pairing code) for one device",
+        description="Issue a one-time token bound to a device id. Put the written enrol.json on the"
+        " card's boot partition (bootfs/kiosk/enrol.json), or type the pairing code on the kiosk.",
+    )
+    token.add_argument("--device", required=True, help="device id, e.g. jp-131016-k03")
+    token.add_argument("--branch", required=True, help="branch office name shown to operators")
+    token.add_argument("--expires", default="7d", help="validity: 30m, 72h, 7d (default 7d)")
+    token.add_argument(
+        "--central",
+        default="",
+        help="enrolment URL written into enrol.json, e.g. https://enrol.city.example:8443",
+    )
+    token.add_argument("--out", type=Path, help="also write the device's enrol.json here")
+    token.add_argument(
+        "--data-dir",
+        type=Path,
+        help="central data folder (default $MADOGUCHI_DATA_DIR or /var/lib/madoguchi)",
+    )
+    token.add_argument("--pki-dir", type=Path, help="PKI folder, for the root fingerprint in enrol.json")
+    add_json_flag(token)
+    token.set_defaults(func=_token)
+
+    serve = subparsers.add_parser("enrol-serve", help="run the HTTPS enrolment and renewal endpoint")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8443, help="TCP port (default 8443)")
+    serve.add_argument(
+        "--cert-name", default="enrol", help="service certificate to serve (ca issue-service NAME)"
+    )
+    serve.add_argument(
+        "--broker-url",
+        default="mqtts://broker.invalid:8883",
+        help="broker URL written into each kiosk's configuration",
+    )
+    serve.add_argument("--data-dir", type=Path, help="central data folder (token table)")
+    serve.add_argument(
+        "--pki-dir", type=Path, help="PKI folder (default $MADOGUCHI_PKI_DIR or /var/lib/madoguchi/pki)"
+    )
+    serve.set_defaults(func=_serve)
+
+
+def _token(args: argparse.Namespace) -> int:
+    store = TokenStore((args.data_dir or default_data_dir()) / "enrolment.db")
+    issued = store.issue(args.device, args.branch, parse_duration(args.expires))
+    expires = dt.datetime.fromtimestamp(issued.expires_at, dt.UTC).isoformat(timespec="seconds")
+    enrol_json: dict[str, str] = {
+        "device_id": issued.device_id,
+        "token": issued.token,
+        "central_url": args.central,
+    }
+    pki_dir = args.pki_dir or default_pki_dir()
+    if (pki_dir / "pki.json").is_file():
+        enrol_json["ca_fingerprint"] = fingerprint(Pki(pki_dir).root)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(enrol_json, handle, indent=2)
+    data = {**enrol_json, "branch": issued.branch, "pairing_code": issued.pairing_code, "expires": expires}
+    emit(
+        data,
+        args.json,
+        f"device {issued.device_id} ({issued.branch}) — single use, expires {expires}\n"
+        f"  pairing code: {issued.pairing_code}\n  token: {issued.token}"
+        + (f"\n  written: {args.out}" if args.out else ""),
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from central_broker.enrolment.server import serve  # FastAPI/uvicorn only load for this command
+
+    pki = Pki(args.pki_dir or default_pki_dir())
+    cert_dir = pki.dir / "services" / args.cert_name
+    if not (cert_dir / "chain.pem").is_file():
+        raise UserError(
+            f"no service certificate {args.cert_name!r} in {pki.dir}",
+            f"run `kiosk-central ca issue-service {args.cert_name} --host <name or IP devices use>` first",
+        )
+    store = TokenStore((args.data_dir or default_data_dir()) / "enrolment.db")
+    service = EnrolmentService(pki, store, BranchDefaults(broker_url=args.broker_url))
+    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem")
+    return 0

@@ -1,0 +1,179 @@
+"""`kiosk-central issuance`: verify a printed certificate's QR code offline; switch issuance off and on."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from madoguchi.cli import add_json_flag, emit, group
+from madoguchi.errors import UserError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `issuance verify` and `issuance kill-switch`."""
+    sub = group(subparsers, "issuance", "certificate issuance: verify printed certificates, kill switch")
+    verify = sub.add_parser(
+        "verify",
+        help="check a certificate's QR code offline against the city's issuance public key",
+        description="Check a certificate PDF's QR code (or the QR text) offline. Exit 0 when genuine, 1 when not.",
+    )
+    verify.add_argument("file", nargs="?", type=Path, help="certificate PDF")
+    verify.add_argument("--qr", help="the QR code's text instead of a PDF")
+    verify.add_argument("--key", type=Path, required=True, help="the city's issuance public key (PEM)")
+    add_json_flag(verify)
+    verify.set_defaults(func=_verify)
+    serve = sub.add_parser(
+        "serve",
+        help="run the issuance RPC service (svc-rpc) until stopped",
+        description="Serve certificate.begin/authenticate/options/issue/confirm over MQTT.",
+    )
+    serve.add_argument("--broker", required=True, help="broker URL, e.g. mqtts://broker.city.example:8883")
+    serve.add_argument("--ca-file", type=Path, help="CA certificate for mqtts")
+    serve.add_argument("--cert-file", type=Path, help="svc-rpc certificate for mqtts")
+    serve.add_argument("--key-file", type=Path, help="svc-rpc key for mqtts")
+    serve.add_argument(
+        "--data-dir", type=Path, required=True, help="folder for issuance.sqlite (and the registry)"
+    )
+    serve.add_argument("--signing-key", type=Path, required=True, help="issuance signing key (PEM Ed25519)")
+    serve.add_argument("--audit-key", type=Path, required=True, help="file with the audit HMAC key (base64)")
+    serve.add_argument(
+        "--control-key", type=Path, action="append", default=[], help="fleet control public key"
+    )
+    serve.add_argument("--catalog", type=Path, help="active catalog file (default: the sample catalog)")
+    serve.add_argument(
+        "--jpki-ca", type=Path, action="append", default=[], help="JPKI auth CA certificate(s)"
+    )
+    serve.add_argument("--crl", type=Path, help="JPKI auth CRL file (DER or PEM)")
+    serve.add_argument("--registry", type=Path, help="embedded registry SQLite file")
+    serve.add_argument("--document-key", type=Path, help="file with the document encryption key (base64)")
+    serve.add_argument("--keep-documents", action="store_true", help="keep printed documents (encrypted)")
+    serve.add_argument("--min-app-version", help="kiosks reporting an older version cannot issue (R-10)")
+    serve.add_argument("--mayor", default="市長", help="mayor's name printed on certificates")
+    serve.add_argument(
+        "--demo", action="store_true", help="trust the card emulator's test CA and seed its personas"
+    )
+    serve.set_defaults(func=_serve)
+    kill = sub.add_parser(
+        "kill-switch",
+        help="stop or resume certificate issuance (fleet, one city or one kiosk) within seconds",
+        description="Publish a signed, retained fleet/control document; kiosks and the service apply it at once.",
+    )
+    kill.add_argument("state", choices=["on", "off"], help="on = issuance stopped, off = issuance resumed")
+    where = kill.add_mutually_exclusive_group()
+    where.add_argument(
+        "--municipality", metavar="CODE", help="6-digit municipality code (default: whole fleet)"
+    )
+    where.add_argument("--device", metavar="ID", help="one kiosk, e.g. jp-131016-k03")
+    kill.add_argument("--message", help="text shown to residents (Japanese)")
+    kill.add_argument("--broker", required=True, help="broker URL, e.g. mqtts://broker.city.example:8883")
+    kill.add_argument("--ca-file", type=Path, help="CA certificate for mqtts")
+    kill.add_argument("--cert-file", type=Path, help="service certificate for mqtts")
+    kill.add_argument("--key-file", type=Path, help="service key for mqtts")
+    kill.add_argument("--signing-key", type=Path, required=True, help="the control signing key (PEM Ed25519)")
+    add_json_flag(kill)
+    kill.set_defaults(func=_kill_switch)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from central_broker.issuance.qrcheck import check_pdf, check_qr, load_public_key
+    from device_drivers.printer.a4.qrsign import QrSignatureError
+
+    if (args.file is None) == (args.qr is None):
+        raise UserError(
+            "give either a PDF file or --qr TEXT",
+            "e.g. kiosk-central issuance verify cert.pdf --key city.pem",
+        )
+    key = load_public_key(args.key)
+    try:
+        result = check_qr(args.qr, key) if args.qr is not None else check_pdf(args.file, key)
+    except QrSignatureError as exc:
+        emit({"genuine": False, "reason": str(exc)}, args.json, f"NOT GENUINE: {exc}")
+        return 1
+    claims = result.claims
+    data = {
+        "genuine": result.printed_serial_matches is not False,
+        "kind": claims.kind,
+        "serial": claims.serial,
+        "issued_at": claims.issued_at,
+        "printed_serial_matches": result.printed_serial_matches,
+    }
+    if result.printed_serial_matches is False:
+        emit(
+            data,
+            args.json,
+            f"NOT GENUINE: the QR code is signed for serial {claims.serial}, not the printed one",
+        )
+        return 1
+    emit(data, args.json, f"genuine: {claims.kind} {claims.serial} issued {claims.issued_at}")
+    return 0
+
+
+def _kill_switch(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from central_broker.issuance.control import fetch_control, publish_control, switched
+    from madoguchi.config.broker import BrokerConfig
+
+    if args.municipality is not None and not (len(args.municipality) == 6 and args.municipality.isdigit()):
+        raise UserError(
+            f"municipality code {args.municipality!r} is not 6 digits", "e.g. --municipality 131016"
+        )
+    try:
+        key = load_pem_private_key(args.signing_key.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"cannot load the signing key {args.signing_key}", "pass the control key (PEM)"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UserError(f"{args.signing_key} is not an Ed25519 private key", "pass the control key (PEM)")
+    broker = BrokerConfig(
+        url=args.broker, ca_file=args.ca_file, cert_file=args.cert_file, key_file=args.key_file
+    )
+    current = fetch_control(broker)
+    document = switched(
+        current, args.state == "on", municipality=args.municipality, device=args.device, message=args.message
+    )
+    publish_control(broker, document, key)
+    issuance = document.issuance
+    data = {"version": document.version, "issuance": issuance.model_dump()}
+    scope = args.municipality or args.device or "the whole fleet"
+    verb = "stopped" if args.state == "on" else "resumed"
+    emit(data, args.json, f"issuance {verb} for {scope} (control version {document.version})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from central_broker.issuance.runner import RunOptions, serve
+    from madoguchi.config.broker import BrokerConfig
+
+    options = RunOptions(
+        broker=BrokerConfig(
+            url=args.broker, ca_file=args.ca_file, cert_file=args.cert_file, key_file=args.key_file
+        ),
+        data_dir=args.data_dir,
+        signing_key=args.signing_key,
+        audit_key=args.audit_key,
+        control_keys=tuple(args.control_key),
+        catalog=args.catalog,
+        jpki_cas=tuple(args.jpki_ca),
+        crl=args.crl,
+        registry=args.registry,
+        document_key=args.document_key,
+        keep_documents=args.keep_documents,
+        mayor=args.mayor,
+        min_app_version=args.min_app_version,
+        demo=args.demo,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        serve(options, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0

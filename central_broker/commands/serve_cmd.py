@@ -1,0 +1,78 @@
+"""`kiosk-central serve`: run the central services in the foreground (for now: the ingest)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from central_broker.ingest import Ingest
+from central_broker.store import open_store
+from central_broker.web.services import CentralServices
+from madoguchi.config.central import CentralConfig, load_central_config, local_central_config
+from madoguchi.errors import UserError
+from madoguchi.signals import stop_on_signals
+
+__all__ = ["central_config_from_args", "register"]
+
+_logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `serve`."""
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the central services (ingest, web dashboard, payment-order RPC) until Ctrl-C or SIGTERM",
+        description=(
+            "Run the central services in the foreground: the ingest reads every kiosk's state, health, "
+            "statistics, events and alerts into the central store; the web dashboard (operators, "
+            "counter staff, auditors) and the payment-order RPC for semi-self registers. Certificate "
+            "issuance runs as `kiosk-central issuance serve`. "
+            "Use --config FILE, or --broker URL --data-dir DIR for a local set-up (SQLite in DIR)."
+        ),
+    )
+    serve.add_argument("--config", type=Path, help="central TOML file")
+    serve.add_argument("--broker", help="broker URL for a local set-up, e.g. mqtt://127.0.0.1:1883")
+    serve.add_argument("--data-dir", type=Path, help="data folder for a local set-up (central.db goes there)")
+    serve.add_argument(
+        "--web-port", type=int, help="web dashboard port (default: [web] port, 8080; 0 disables it)"
+    )
+    serve.set_defaults(func=_serve)
+
+
+def central_config_from_args(args: argparse.Namespace) -> CentralConfig:
+    """The central config from `--config`, or from `--broker` and `--data-dir`."""
+    if args.config is not None:
+        if args.broker or args.data_dir:
+            raise UserError("--config cannot be combined with --broker/--data-dir", "use one or the other")
+        return load_central_config(args.config)
+    if not args.broker or args.data_dir is None:
+        raise UserError(
+            "no configuration given",
+            "pass --config /etc/madoguchi/central.toml, or --broker mqtt://127.0.0.1:1883 --data-dir DIR",
+        )
+    return local_central_config(args.data_dir, args.broker)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = central_config_from_args(args)
+    store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
+    ingest = Ingest(store, config.broker)
+    services = CentralServices(config, store, web_port=args.web_port)
+    try:
+        with stop_on_signals() as stop:
+            ingest.start()
+            services.start()
+            print(
+                f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}, "
+                f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
+                file=sys.stderr,
+                flush=True,
+            )
+            stop.wait()
+    finally:
+        services.stop()
+        ingest.stop()
+        store.close()
+    return 0

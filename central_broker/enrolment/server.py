@@ -1,0 +1,109 @@
+"""The enrolment HTTPS endpoint (FastAPI on uvicorn): TLS with a service certificate, optional client certs.
+
+Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew` needs the
+device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
+app, so a small protocol subclass adds it as the ASGI TLS extension (`scope["extensions"]["tls"]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from central_broker.enrolment.service import EnrolmentService
+from central_broker.enrolment.tokens import EnrolmentRefused
+from madoguchi.enrolment import (
+    ENROL_PATH,
+    RENEW_PATH,
+    EnrolRequest,
+    EnrolResponse,
+    Refusal,
+    RefusalCode,
+    RenewRequest,
+)
+
+__all__ = ["create_app", "serve"]
+
+_logger = logging.getLogger(__name__)
+
+
+class _TlsH11Protocol(H11Protocol):
+    """h11 protocol that exposes the verified client certificate (if any) as the ASGI TLS extension."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
+        app = self.app
+
+        async def with_tls(scope: Any, receive: Any, send: Any) -> None:
+            scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": chain}
+            await app(scope, receive, send)
+
+        self.app = with_tls
+
+
+def _refusal(exc: EnrolmentRefused) -> JSONResponse:
+    status = 403 if exc.code not in (RefusalCode.BAD_REQUEST, RefusalCode.CLOCK_NOT_SET) else 400
+    body = Refusal(code=exc.code, message=exc.message, hint=exc.hint)
+    _logger.warning("refused: %s (%s)", exc.code.value, exc.message)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def create_app(service: EnrolmentService) -> FastAPI:
+    """The ASGI app; every refusal is a JSON `Refusal` with code, message and hint."""
+    app = FastAPI(title="Madoguchi enrolment", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(EnrolmentRefused)
+    async def refused(_: Request, exc: EnrolmentRefused) -> JSONResponse:
+        return _refusal(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+        return _refusal(EnrolmentRefused(RefusalCode.BAD_REQUEST, f"the request is not valid: {fields}"))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(ENROL_PATH)
+    def enrol(body: EnrolRequest) -> EnrolResponse:
+        return service.enrol(body)
+
+    @app.post(RENEW_PATH)
+    def renew(body: RenewRequest, request: Request) -> EnrolResponse:
+        chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+        return service.renew(chain[0] if chain else None, body)
+
+    return app
+
+
+def serve(service: EnrolmentService, host: str, port: int, cert_dir: Path, client_ca: Path) -> None:
+    """Run the endpoint until interrupted: server cert from `cert_dir` (chain.pem, key.pem)."""
+    config = uvicorn.Config(
+        create_app(service),
+        host=host,
+        port=port,
+        http=_TlsH11Protocol,
+        ssl_certfile=str(cert_dir / "chain.pem"),
+        ssl_keyfile=str(cert_dir / "key.pem"),
+        ssl_ca_certs=str(client_ca),
+        ssl_cert_reqs=ssl.CERT_OPTIONAL,
+        log_level="warning",
+        server_header=False,
+        limit_concurrency=64,
+        timeout_keep_alive=5,
+    )
+    _logger.info("enrolment endpoint on https://%s:%d", host, port)
+    uvicorn.Server(config).run()

@@ -1,0 +1,135 @@
+"""Certificate documents from registry facts: the printing package's typed models, rendered to PDF with
+serial, issue time and the signed QR code (`device_drivers.printer.a4`).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import date, datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central_broker.issuance.registry import Resident
+from device_drivers.printer.a4.models import (
+    Certificate,
+    CertificateMeta,
+    FamilyRegister,
+    IncomeTaxCertificate,
+    Person,
+    RegisterMember,
+    ResidentRecord,
+    SealCertificate,
+)
+from device_drivers.printer.a4.pdf import RenderedCertificate, certificate_fonts, render_certificate
+from device_drivers.printer.a4.seal import draw_city_seal
+from madoguchi.contracts.catalog_certs import CertificateCategory, CertificateType
+
+__all__ = ["build_certificate", "printable", "render", "render_pool"]
+
+_logger = logging.getLogger(__name__)
+
+
+def printable(text: str) -> bool:
+    """True when every character of `text` has a glyph in the certificate fonts."""
+    return not certificate_fonts().missing(text)
+
+
+def _person(r: Resident) -> Person:
+    return Person(r.name, r.kana, r.birth_date, r.sex, r.relationship, r.moved_in)
+
+
+def _choice(choices: dict[str, str], cert: CertificateType, option: str) -> str:
+    try:
+        return choices.get(option) or cert.option(option).default
+    except ValueError:
+        return ""
+
+
+def build_certificate(
+    cert: CertificateType,
+    resident: Resident,
+    household: tuple[Resident, ...],
+    choices: dict[str, str],
+    meta: CertificateMeta,
+) -> Certificate:
+    """The typed certificate for `cert` about `resident` (household members only for 住民票 世帯全員)."""
+    if cert.category is CertificateCategory.RESIDENT_RECORD:
+        whole = _choice(choices, cert, "scope") != "some"
+        members = household if whole else (resident,)
+        householder = next((m.name for m in household if m.relationship == "世帯主"), resident.householder)
+        return ResidentRecord(
+            meta,
+            resident.address,
+            householder or resident.name,
+            tuple(_person(m) for m in members),
+            whole_household=whole,
+            honseki=resident.honseki,
+            hittosha=resident.hittosha,
+            show_honseki=_choice(choices, cert, "domicile") == "include",
+            show_relationship=_choice(choices, cert, "relationship") == "include",
+        )
+    if cert.category is CertificateCategory.SEAL:
+        seal = draw_city_seal(resident.name.split(" ")[0], 160)
+        number = resident.seal_registration_no or ""
+        return SealCertificate(meta, number, resident.name, resident.birth_date, resident.address, seal)
+    if cert.category is CertificateCategory.TAX:
+        tax = resident.tax
+        year = tax.fiscal_year if tax else meta.issued_at.year - 1
+        figures = (
+            (tax.income, tax.taxable_income, tax.municipal_tax, tax.prefectural_tax) if tax else (0, 0, 0, 0)
+        )
+        return IncomeTaxCertificate(meta, year, resident.name, resident.address, *figures)
+    if cert.category is CertificateCategory.FAMILY_REGISTER:
+        same_register = [m for m in household if m.honseki == resident.honseki] or [resident]
+        people = same_register if cert.id.endswith("zenbu") else [resident]
+        register = tuple(
+            RegisterMember(m.name, m.birth_date, "", "", m.relationship, (f"出生 {_jp(m.birth_date)}",))
+            for m in people
+        )
+        return FamilyRegister(meta, resident.honseki, resident.hittosha or resident.name, register)
+    raise ValueError(f"no template for certificate category {cert.category.value}")
+
+
+def _jp(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def render(
+    certificate: Certificate, key: Ed25519PrivateKey, pool: Executor | None = None
+) -> RenderedCertificate:
+    """Render to PDF with the city's seal and signed QR (raises `GlyphMissing` for unprintable text).
+
+    With `pool` (a process pool from `render_pool()`), rendering runs in another process so that
+    several CPU cores render at once; the key crosses as raw bytes.
+    """
+    if pool is None:
+        return render_certificate(certificate, key)
+    return pool.submit(_render_raw, certificate, key.private_bytes_raw()).result()
+
+
+def _render_raw(certificate: Certificate, raw_key: bytes) -> RenderedCertificate:
+    return render_certificate(certificate, Ed25519PrivateKey.from_private_bytes(raw_key))
+
+
+def _warm() -> int:
+    from device_drivers.printer.a4.samples import sample_certificate
+
+    render_certificate(sample_certificate(), Ed25519PrivateKey.generate())
+    return os.getpid()
+
+
+def render_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of `processes` renderer processes (spawned, not forked: the service runs threads), warmed up."""
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    for future in [pool.submit(_warm) for _ in range(processes * 2)]:
+        future.result()
+    _logger.info("%d renderer processes ready", processes)
+    return pool
+
+
+def issued_at_text(at: datetime) -> str:
+    """The issue time as the QR and binding carry it (ISO 8601, seconds)."""
+    return at.isoformat(timespec="seconds")

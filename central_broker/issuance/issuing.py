@@ -1,0 +1,234 @@
+"""Issuing and after: render and bind the document, free reprint after a failed print, confirm, void, sweep.
+
+A render that ends after the request's deadline is thrown away whole (Yokohama 2023): nothing is
+stored or sent, and the serial is audited as void. The stored PDF is encrypted (`Vault`) and wiped
+on confirmation unless retention is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+from central_broker.issuance.documents import build_certificate, render
+from central_broker.issuance.eligibility import refusal_for, type_refusal
+from central_broker.issuance.errors import IssuanceError
+from central_broker.issuance.store import (
+    DocState,
+    DocumentRow,
+    SessionRow,
+    SessionState,
+)
+from device_drivers.printer.a4.models import CertificateMeta
+from device_drivers.printer.errors import GlyphMissing
+from madoguchi.contracts.base import municipality_of
+from madoguchi.contracts.catalog import CatalogLookupError
+from madoguchi.contracts.catalog_base import local_time
+from madoguchi.contracts.catalog_rules import RuleKind
+from madoguchi.contracts.issuance import (
+    Binding,
+    ConfirmOutcome,
+    ConfirmParams,
+    ConfirmResult,
+    IssueParams,
+    IssueResult,
+    b64e,
+    sign_binding,
+)
+from madoguchi.contracts.rpc import RpcErrorCode
+
+if TYPE_CHECKING:
+    from central_broker.issuance.service import IssuanceService
+
+__all__ = ["confirm_document", "existing_document", "issue_document", "sweep_documents", "void_document"]
+
+_logger = logging.getLogger(__name__)
+
+
+def issue_document(
+    svc: IssuanceService, device_id: str, params: IssueParams, deadline_ms: int | None = None
+) -> IssueResult:
+    """Render and bind the document; a retry in the same session returns the same document."""
+    row = svc.own_session(device_id, params.session_id)
+    if row.state in (SessionState.ISSUED, SessionState.PRINT_FAILED):
+        return existing_document(svc, row, params)
+    row, resident = svc.live_session(device_id, params.session_id)
+    catalog = svc.settings.catalog
+    try:
+        cert = catalog.certificate_type(params.type_id)
+    except CatalogLookupError as exc:
+        raise IssuanceError(
+            RpcErrorCode.INVALID_ARGUMENT, f"unknown certificate type {params.type_id!r}"
+        ) from exc
+    now = svc.now()
+    refusal = type_refusal(
+        svc.eligibility(), cert, resident, device_id, municipality_of(device_id), now, params.language
+    )
+    if refusal is not None:
+        raise IssuanceError(RpcErrorCode.PERMISSION_DENIED, f"{refusal.kind}: {refusal.reason}")
+    _check_choices(params, cert.max_copies)
+    for option, choice in params.choices.items():
+        try:
+            cert.option(option).choice(choice)
+        except ValueError as exc:
+            raise IssuanceError(RpcErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    issued_at = local_time(now).replace(microsecond=0)
+    serial = svc.store.next_serial(catalog.municipality.code, f"{issued_at:%Y%m%d}")
+    meta = CertificateMeta(
+        serial, issued_at, catalog.municipality.names.text("ja"), svc.settings.mayor, device_id
+    )
+    household = svc.registry.household(resident)
+    try:
+        model = build_certificate(cert, resident, household, params.choices, meta)
+        rendered = render(model, svc.settings.signing_key, svc.render_pool)
+    except GlyphMissing as exc:
+        svc.store.audit(svc.audit_entry(device_id, "void:unprintable", cert.id, serial, row.cert_fp))
+        reason = refusal_for(catalog, RuleKind.NAME_OUTSIDE_FONT.value, params.language, cert.id)
+        raise IssuanceError(RpcErrorCode.PERMISSION_DENIED, f"{reason.kind}: {reason.reason}") from exc
+    if deadline_ms is not None and svc.now_ms() > deadline_ms:
+        svc.store.audit(svc.audit_entry(device_id, "void:deadline", cert.id, serial, row.cert_fp))
+        raise IssuanceError(
+            RpcErrorCode.DEADLINE_EXCEEDED, "rendering ended after the deadline; nothing issued"
+        )
+    binding = Binding(
+        session_id=row.session_id,
+        nonce_sha256=hashlib.sha256(row.nonce).hexdigest(),
+        cert_fingerprint=row.cert_fp or "",
+        device_id=device_id,
+        serial=serial,
+        pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
+        issued_at=issued_at.isoformat(timespec="seconds"),
+    )
+    binding_sig = sign_binding(binding, svc.settings.signing_key)
+    doc = DocumentRow(
+        serial=serial,
+        session_id=row.session_id,
+        device_id=device_id,
+        type_id=cert.id,
+        payment_ref=params.payment_ref,
+        copies=params.copies,
+        state=DocState.ISSUED,
+        issued_ms=svc.now_ms(),
+        reprint_until_ms=svc.now_ms() + int(svc.settings.reprint_window_s * 1000),
+        reprints=0,
+        binding_json=binding.model_dump_json(),
+        binding_sig=binding_sig,
+        qr=rendered.qr_payload,
+        blob=svc.vault.seal(serial, rendered.pdf),
+    )
+    if not svc.store.store_document(doc, svc.audit_entry(device_id, "issued", cert.id, serial, row.cert_fp)):
+        svc.store.audit(svc.audit_entry(device_id, "void:duplicate", cert.id, serial, row.cert_fp))
+        fresh = svc.own_session(device_id, params.session_id)
+        if fresh.state in (SessionState.ISSUED, SessionState.PRINT_FAILED):
+            return existing_document(svc, fresh, params)
+        raise IssuanceError(RpcErrorCode.CONFLICT, f"the session is {fresh.state.value}; start again")
+    _logger.info("device %s: issued %s (%s)", device_id, serial, cert.id)
+    return IssueResult(
+        binding=binding,
+        binding_sig=binding_sig,
+        pdf=b64e(rendered.pdf),
+        copies=params.copies,
+        qr=rendered.qr_payload,
+    )
+
+
+def _check_choices(params: IssueParams, max_copies: int) -> None:
+    if params.copies > max_copies:
+        raise IssuanceError(RpcErrorCode.INVALID_ARGUMENT, f"at most {max_copies} copies of this certificate")
+
+
+def existing_document(svc: IssuanceService, row: SessionRow, params: IssueParams) -> IssueResult:
+    """The session's document again: a retry, or a free reprint after a failed print."""
+    doc = svc.store.document_for_session(row.session_id)
+    if doc is None or doc.type_id != params.type_id or doc.payment_ref != params.payment_ref:
+        raise IssuanceError(RpcErrorCode.CONFLICT, "this session already issued another document")
+    if doc.reprint_until_ms is not None and svc.now_ms() > doc.reprint_until_ms:
+        void_document(svc, doc, "void:window")
+        raise IssuanceError(RpcErrorCode.CONFLICT, "the reprint window has closed; the document is void")
+    pdf = svc.vault.open(doc.serial, doc.blob) if doc.blob else None
+    if pdf is None:
+        void_document(svc, doc, "void:unreadable")
+        raise IssuanceError(RpcErrorCode.CONFLICT, "the document can no longer be sent; it is void")
+    reprint = doc.state is DocState.PRINT_FAILED
+    if reprint:
+        audit = svc.audit_entry(row.device_id, "reprint", doc.type_id, doc.serial, row.cert_fp)
+        svc.store.update_document(
+            doc.serial,
+            (DocState.PRINT_FAILED,),
+            DocState.ISSUED,
+            SessionState.ISSUED,
+            audit,
+            count_reprint=True,
+        )
+    return IssueResult(
+        binding=Binding.model_validate_json(doc.binding_json),
+        binding_sig=doc.binding_sig,
+        pdf=b64e(pdf),
+        copies=doc.copies,
+        qr=doc.qr,
+        reprint=reprint,
+    )
+
+
+def confirm_document(svc: IssuanceService, device_id: str, params: ConfirmParams) -> ConfirmResult:
+    """Record printed / failed / void; the PDF is wiped unless retention is configured."""
+    row = svc.own_session(device_id, params.session_id)
+    doc = svc.store.document_for_session(row.session_id)
+    if doc is None or doc.serial != params.serial:
+        raise IssuanceError(RpcErrorCode.NOT_FOUND, "no such document in this session")
+    audit = svc.audit_entry(device_id, params.outcome.value, doc.type_id, doc.serial, row.cert_fp)
+    if params.outcome is ConfirmOutcome.PRINTED:
+        ok = svc.store.update_document(
+            doc.serial, (DocState.ISSUED,), DocState.PRINTED, SessionState.PRINTED, audit,
+            wipe=not svc.settings.keep_documents,
+        )  # fmt: skip
+        state, until = SessionState.PRINTED, None
+    elif params.outcome is ConfirmOutcome.FAILED:
+        until = svc.now_ms() + int(svc.settings.reprint_window_s * 1000)
+        ok = svc.store.update_document(
+            doc.serial, (DocState.ISSUED,), DocState.PRINT_FAILED, SessionState.PRINT_FAILED, audit,
+            reprint_until_ms=until,
+        )  # fmt: skip
+        state = SessionState.PRINT_FAILED
+    else:
+        ok = svc.store.update_document(
+            doc.serial,
+            (DocState.ISSUED, DocState.PRINT_FAILED),
+            DocState.VOID,
+            SessionState.VOID,
+            audit,
+            wipe=True,
+        )
+        state, until = SessionState.VOID, None
+    if not ok:
+        current = svc.store.document_for_session(row.session_id)
+        if current is not None and current.state.value == state.value:
+            return ConfirmResult(state=state.value, reprint_until=current.reprint_until_ms)  # a retry
+        raise IssuanceError(
+            RpcErrorCode.CONFLICT, f"the document is {current.state.value if current else '?'}"
+        )
+    return ConfirmResult(state=state.value, reprint_until=until)
+
+
+def void_document(svc: IssuanceService, doc: DocumentRow, event: str) -> None:
+    session = svc.store.session(doc.session_id)
+    audit = svc.audit_entry(
+        doc.device_id, event, doc.type_id, doc.serial, session.cert_fp if session else None
+    )
+    svc.store.update_document(
+        doc.serial,
+        (DocState.ISSUED, DocState.PRINT_FAILED),
+        DocState.VOID,
+        SessionState.VOID,
+        audit,
+        wipe=True,
+    )
+
+
+def sweep_documents(svc: IssuanceService) -> int:
+    """Void documents whose reprint window closed without a confirmed print; returns how many."""
+    stale = svc.store.stale_documents(svc.now_ms())
+    for doc in stale:
+        void_document(svc, doc, "void:window")
+    return len(stale)

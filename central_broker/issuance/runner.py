@@ -1,0 +1,142 @@
+"""Run the issuance service (`svc-rpc`): build it from files and serve it over MQTT until stopped.
+
+`--demo` uses the card emulator's test JPKI CA (kept in the emulator's data folder) as the trusted
+CA, writes its CRL, and seeds the embedded registry with the emulator personas, so that kiosks
+running `emulated://card?persona=…` can issue against it. Never use `--demo` with real cards.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from central_broker.issuance.authcheck import CrlFileChecker, load_certificates
+from central_broker.issuance.endpoints import control_subscriber, issuance_handlers
+from central_broker.issuance.registry import SqliteRegistry
+from central_broker.issuance.service import IssuanceService, IssuanceSettings
+from central_broker.issuance.store import IssuanceStore
+from central_broker.issuance.vault import Vault
+from central_broker.rpc_server import RpcServer
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.contracts.catalog import load_catalog, load_sample_catalog
+from madoguchi.contracts.signed import key_id
+from madoguchi.errors import ConfigError
+
+__all__ = ["RunOptions", "build_server"]
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where everything the service needs is."""
+
+    broker: BrokerConfig
+    data_dir: Path
+    signing_key: Path
+    audit_key: Path
+    control_keys: tuple[Path, ...] = ()
+    catalog: Path | None = None
+    jpki_cas: tuple[Path, ...] = ()
+    crl: Path | None = None
+    registry: Path | None = None
+    document_key: Path | None = None
+    keep_documents: bool = False
+    mayor: str = "市長"
+    min_app_version: str | None = None
+    demo: bool = False
+
+
+def _private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load the issuance signing key {path}", "give an Ed25519 private key (PEM)"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{path} is not an Ed25519 private key", "the issuance key is Ed25519")
+    return key
+
+
+def _public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the control key {path}", "give an Ed25519 public key (PEM)") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigError(f"{path} is not an Ed25519 public key", "the control key is Ed25519")
+    return key
+
+
+def _secret(path: Path, what: str) -> bytes:
+    try:
+        return base64.b64decode(path.read_text().strip(), validate=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read the {what} {path}", "a file holding 32 random bytes in base64"
+        ) from exc
+
+
+def _demo_material(data_dir: Path, registry: SqliteRegistry) -> tuple[tuple[x509.Certificate, ...], Path]:
+    from central_broker.issuance.seed import seed_from_personas
+    from device_drivers.card.emulator.material import JpkiTestCa, default_data_dir
+
+    ca = JpkiTestCa(default_data_dir())
+    seed_from_personas(registry, ca)
+    crl = data_dir / "emulator-auth.crl"
+    crl.write_bytes(ca.crl())
+    _logger.warning("DEMO: trusting the card emulator's test CA; never use this with real cards")
+    return (ca.auth_ca_certificate,), crl
+
+
+def build_server(options: RunOptions) -> tuple[RpcServer, IssuanceService]:
+    """The RPC server and the service, ready to `start()`."""
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    registry = SqliteRegistry(options.registry or options.data_dir / "registry.sqlite")
+    if options.demo:
+        cas, crl = _demo_material(options.data_dir, registry)
+    else:
+        if not options.jpki_cas or options.crl is None:
+            raise ConfigError(
+                "no JPKI CA certificate or CRL configured", "pass --jpki-ca FILE and --crl FILE"
+            )
+        cas, crl = load_certificates(options.jpki_cas), options.crl
+    settings = IssuanceSettings(
+        catalog=load_catalog(options.catalog) if options.catalog else load_sample_catalog(),
+        trusted_cas=cas,
+        signing_key=_private_key(options.signing_key),
+        audit_key=_secret(options.audit_key, "audit key"),
+        mayor=options.mayor,
+        keep_documents=options.keep_documents,
+        min_app_version=options.min_app_version,
+    )
+    vault = Vault(_secret(options.document_key, "document key")) if options.document_key else Vault()
+    store = IssuanceStore(options.data_dir / "issuance.sqlite")
+    service = IssuanceService(settings, store, registry, CrlFileChecker(crl), vault)
+    keys = {key_id(k): k for k in (_public_key(p) for p in options.control_keys)}
+    server = RpcServer(
+        options.broker,
+        issuance_handlers(service),
+        extra=control_subscriber(service, keys),
+    )
+    return server, service
+
+
+def serve(options: RunOptions, stop: threading.Event) -> None:
+    """Serve until `stop` is set."""
+    server, service = build_server(options)
+    server.start()
+    _logger.info("issuance service running")
+    try:
+        while not stop.wait(60):
+            service.sweep()
+    finally:
+        server.stop()

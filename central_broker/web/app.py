@@ -1,0 +1,68 @@
+"""The central web app: operators' fleet dashboard and KPIs, counter staff's orders, auditors' log.
+
+`create_app(ctx)` builds a FastAPI app from a `WebContext`; nothing runs at import. Pages are
+server-rendered Jinja2; static files are bundled in the package (no CDN); live updates come over
+server-sent events (`/events`).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from central_broker.web.auth_pages import router as auth_router
+from central_broker.web.context import WebContext, ctx_of
+from central_broker.web.control_pages import router as control_router
+from central_broker.web.events import router as events_router
+from central_broker.web.fleet_pages import router as fleet_router
+from central_broker.web.kpi_pages import router as kpi_router
+from central_broker.web.order_pages import router as order_router
+from central_broker.web.security import Forbidden, LoginRequired, SecurityHeaders
+
+__all__ = ["create_app"]
+
+_logger = logging.getLogger(__name__)
+
+
+def create_app(ctx: WebContext) -> FastAPI:
+    """The web app serving `ctx`."""
+    app = FastAPI(title="Madoguchi central", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders)
+    static = resources.files("central_broker.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for make_router in (auth_router, fleet_router, control_router, kpi_router, order_router, events_router):
+        app.include_router(make_router())
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return ctx_of(request).render(
+            request,
+            "error.html",
+            status_code=403,
+            title="Not allowed",
+            message=f"Your role ({exc.role.value}) may not open this page.",
+            hint="Ask an operator if you need it.",
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return ctx_of(request).render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            title=f"Error {exc.status_code}",
+            message=str(exc.detail),
+            hint="Go back and try again.",
+        )
+
+    return app

@@ -1,0 +1,104 @@
+"""Sign-in, sign-out, the start page per role and the audit log (auditors)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from fastapi import APIRouter, Form, Request
+from fastapi.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from central_broker.accounts import LoginRefused, Role
+from central_broker.web.context import ctx_of, session_of
+from central_broker.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, check_csrf, require
+
+__all__ = ["HOME", "router", "verify_form"]
+
+_logger = logging.getLogger(__name__)
+
+HOME = {Role.OPERATOR: "/fleet", Role.STAFF: "/orders", Role.AUDITOR: "/audit"}
+
+
+def verify_form(request: Request, token: str | None) -> None:
+    """Refuse a state-changing form whose CSRF token is not the session's (403)."""
+    session = session_of(request)
+    if session is None or not check_csrf(session.csrf_token, token):
+        _logger.warning("CSRF check failed on %s", request.url.path)
+        raise HTTPException(403, "The form's security token is missing or wrong (reload the page).")
+
+
+def _login_page(request: Request, error: str = "", hint: str = "", status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    ctx = ctx_of(request)
+    response = ctx.render(
+        request, "login.html", status_code=status, login_csrf=token, error=error, hint=hint, session=None
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=ctx.secure_cookies, max_age=3600
+    )
+    return response
+
+
+def router() -> APIRouter:
+    """Routes of this module."""
+    api = APIRouter()
+
+    @api.get("/")
+    def index(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(HOME[session.role], status_code=303)
+
+    @api.get("/login")
+    def login_form(request: Request) -> Response:
+        return _login_page(request)
+
+    @api.post("/login")
+    def login(
+        request: Request,
+        username: str = Form(""),
+        password: str = Form(""),
+        csrf_token: str = Form(""),
+    ) -> Response:
+        ctx = ctx_of(request)
+        if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
+            return _login_page(request, "The sign-in form expired.", "Sign in again.", 400)
+        try:
+            session = ctx.accounts.login(username.strip(), password)
+        except LoginRefused as exc:
+            return _login_page(request, exc.message, exc.hint, 423 if exc.locked else 401)
+        response = RedirectResponse(HOME[session.role], status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="strict",
+            secure=ctx.secure_cookies,
+            max_age=ctx.accounts.session_ttl_s,
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        return response
+
+    @api.post("/logout")
+    def logout(request: Request, csrf_token: str = Form("")) -> Response:
+        verify_form(request, csrf_token)
+        session = require(session_of(request), *Role)
+        ctx_of(request).accounts.logout(session.token)
+        ctx_of(request).accounts.audit(session.username, "logout", session.username)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @api.get("/audit")
+    def audit(request: Request) -> Response:
+        require(session_of(request), Role.AUDITOR)
+        ctx = ctx_of(request)
+        return ctx.render(request, "audit.html", entries=ctx.accounts.audit_entries(500))
+
+    @api.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return api

@@ -1,0 +1,107 @@
+"""Live updates over server-sent events: `/events` says `fleet` or `orders` when either changed.
+
+The stream polls cheap fingerprints (counts and latest change times) once per `sse_interval_s`,
+so changes written by another process (the ingest, the RPC service) show up too. Presence and
+alert changes are sent at once; health messages alone at most every `HEALTH_EVENT_EVERY_S`. Pages reload
+their fragment when told (`static/live.js`); a comment line every 15 s keeps proxies from
+closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from central_broker.accounts import Role
+from central_broker.store.schema import kiosk_health, kiosk_state
+from central_broker.store.telemetry_schema import kiosk_ack, kiosk_alert
+from central_broker.web.context import WebContext, ctx_of, session_of
+from central_broker.web.security import require
+
+__all__ = ["fleet_fingerprint", "router"]
+
+_logger = logging.getLogger(__name__)
+
+_KEEPALIVE_S = 15.0
+HEALTH_EVENT_EVERY_S = (
+    5.0  # health alone refreshes pages at most this often (2,000 kiosks report every minute)
+)
+
+
+def fleet_fingerprint(ctx: WebContext) -> tuple[tuple[object, ...], object]:
+    """(presence, alerts and acks; latest health): the first changes when a kiosk's presence (going
+    stale included), an alert or a command's progress changes; the second on every health message."""
+    stale_before = ctx.fleet.now_ms() - int(ctx.fleet.stale_after_s * 1000)
+    state = select(
+        func.count(),
+        func.max(kiosk_state.c.since),
+        func.count().filter(kiosk_state.c.last_seen < stale_before),
+        func.max(kiosk_state.c.app_ver),
+    )
+    alerts = select(
+        func.count(),
+        func.max(kiosk_alert.c.received_at),
+        func.count(kiosk_alert.c.cleared_at),
+        select(func.max(kiosk_ack.c.id)).scalar_subquery(),
+    )
+    health = select(func.max(kiosk_health.c.received_at))
+    with ctx.fleet.engine.connect() as conn:
+        presence = (*conn.execute(state).one(), *conn.execute(alerts).one())
+        return presence, conn.execute(health).scalar()
+
+
+def router() -> APIRouter:
+    """Routes of this module."""
+    api = APIRouter()
+
+    @api.get("/events")
+    async def events(request: Request) -> StreamingResponse:
+        session = require(session_of(request), *Role)
+        ctx = ctx_of(request)
+        watch_fleet = session.role is Role.OPERATOR
+
+        async def stream() -> AsyncIterator[bytes]:
+            last_fleet: tuple[tuple[object, ...], object] | None = None
+            since_fleet_event = 0.0
+            last_orders: tuple[int, int] | None = None
+            idle = 0.0
+            yield b"retry: 2000\n\n"
+            # The page may have been rendered before something changed and before this stream took its
+            # first fingerprint: have it refresh once now, then only on changes.
+            if watch_fleet:
+                yield b"event: fleet\ndata: connected\n\n"
+            yield b"event: orders\ndata: connected\n\n"
+            while not await request.is_disconnected():
+                if watch_fleet:
+                    fleet = await run_in_threadpool(fleet_fingerprint, ctx)
+                    presence_changed = last_fleet is not None and fleet[0] != last_fleet[0]
+                    health_changed = last_fleet is not None and fleet[1] != last_fleet[1]
+                    if presence_changed or (health_changed and since_fleet_event >= HEALTH_EVENT_EVERY_S):
+                        yield b"event: fleet\ndata: changed\n\n"
+                        idle = since_fleet_event = 0.0
+                        last_fleet = fleet
+                    elif last_fleet is None or not health_changed:
+                        last_fleet = fleet  # a health change waits until HEALTH_EVENT_EVERY_S has passed
+                orders = await run_in_threadpool(ctx.orders.last_change)
+                if last_orders is not None and orders != last_orders:
+                    yield b"event: orders\ndata: changed\n\n"
+                    idle = 0.0
+                last_orders = orders
+                await asyncio.sleep(ctx.sse_interval_s)
+                idle += ctx.sse_interval_s
+                since_fleet_event += ctx.sse_interval_s
+                if idle >= _KEEPALIVE_S:
+                    yield b": keep-alive\n\n"
+                    idle = 0.0
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+        )
+
+    return api

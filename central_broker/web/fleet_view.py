@@ -1,0 +1,172 @@
+"""The fleet as the dashboard shows it: branches with presence counts, devices with component health.
+
+Branches are municipalities (the 6-digit code inside each device id, contract §1): the store does
+not hold branch-office names yet. Pure functions of store records, so they are tested without a
+browser and timed by `benchmarks/dashboard.py`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from central_broker.store import DeviceRecord, DeviceStatus
+from central_broker.store.telemetry_models import AlertRecord
+from madoguchi.contracts.base import municipality_of
+from madoguchi.contracts.messages import ComponentHealth, ComponentStatus, HealthMessage, PrinterHealth
+
+__all__ = ["BranchSummary", "ComponentView", "DeviceRow", "FleetView", "build_fleet_view", "components_of"]
+
+UNBRANCHED = "other"
+_QUIET = {ComponentStatus.OK, ComponentStatus.ABSENT}
+_COMPONENTS = (
+    ("printer", "Receipt printer"),
+    ("a4_printer", "A4 printer"),
+    ("card_reader", "Card reader"),
+    ("payment", "Payment terminal"),
+    ("scanner", "Slip scanner"),
+    ("touch", "Touchscreen"),
+    ("net", "Network"),
+)
+
+
+@dataclass(frozen=True)
+class ComponentView:
+    """One component's health for a person: `paper out, cover open` beside the status."""
+
+    key: str
+    label: str
+    status: str
+    text: str
+    problem: bool  # someone should look at it
+
+
+def _component(key: str, label: str, health: ComponentHealth) -> ComponentView:
+    parts: list[str] = []
+    status = health.status
+    if isinstance(health, PrinterHealth):
+        if health.paper in ("out", "near-end"):
+            parts.append(f"paper {health.paper}")
+            if status is ComponentStatus.OK:
+                status = ComponentStatus.WARNING if health.paper == "near-end" else ComponentStatus.ERROR
+        if health.cover == "open":
+            parts.append("cover open")
+            if status is ComponentStatus.OK:
+                status = ComponentStatus.ERROR
+    if health.code:
+        parts.append(health.code)
+    if health.detail and status not in _QUIET:
+        parts.append(health.detail)
+    return ComponentView(key, label, status.value, ", ".join(parts), status not in _QUIET)
+
+
+def components_of(health: HealthMessage | None) -> list[ComponentView]:
+    """Every reported component of a health message (none before the first health)."""
+    if health is None:
+        return []
+    views = []
+    for key, label in _COMPONENTS:
+        value = getattr(health, key)
+        if isinstance(value, ComponentHealth):
+            views.append(_component(key, label, value))
+    return views
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    """One kiosk in a fleet table."""
+
+    record: DeviceRecord
+    branch: str
+    components: list[ComponentView]
+    alerts: list[AlertRecord]
+    problems: list[ComponentView]  # components that need a look
+
+    @property
+    def device_id(self) -> str:
+        """The kiosk's id."""
+        return self.record.device_id
+
+    @property
+    def status(self) -> str:
+        """online / stale / offline / unknown."""
+        return self.record.status.value
+
+    @property
+    def needs_attention(self) -> bool:
+        """Not online, a component problem, or an open alert."""
+        return self.record.status is not DeviceStatus.ONLINE or bool(self.problems) or bool(self.alerts)
+
+
+@dataclass
+class BranchSummary:
+    """Presence counts of one branch (municipality)."""
+
+    code: str
+    name: str
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in DeviceStatus})
+    problems: int = 0
+    open_alerts: int = 0
+
+    @property
+    def total(self) -> int:
+        """Kiosks in the branch."""
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """Everything the fleet page shows."""
+
+    branches: list[BranchSummary]
+    rows: list[DeviceRow]
+    alerts: list[AlertRecord]
+
+    @property
+    def attention(self) -> list[DeviceRow]:
+        """Kiosks that need a look, offline first."""
+        order = {"offline": 0, "stale": 1, "unknown": 2, "online": 3}
+        return sorted(
+            (r for r in self.rows if r.needs_attention), key=lambda r: (order[r.status], r.device_id)
+        )
+
+    def totals(self) -> dict[str, int]:
+        """Presence counts over the whole fleet."""
+        totals = {s.value: 0 for s in DeviceStatus}
+        for branch in self.branches:
+            for key, value in branch.counts.items():
+                totals[key] += value
+        return totals
+
+
+def build_fleet_view(
+    devices: list[DeviceRecord] | list[tuple[DeviceRecord, list[ComponentView]]],
+    alerts: list[AlertRecord],
+    names: dict[str, str] | None = None,
+) -> FleetView:
+    """Group devices by branch with their open alerts and component health.
+
+    Args:
+        devices: records, or (record, component views) pairs when the caller already has the views.
+        alerts: open alerts.
+        names: branch code → name to show.
+    """
+    names = names or {}
+    by_device: dict[str, list[AlertRecord]] = defaultdict(list)
+    for alert in alerts:
+        by_device[alert.device_id].append(alert)
+    branches: dict[str, BranchSummary] = {}
+    rows: list[DeviceRow] = []
+    for item in devices:
+        record, components = item if isinstance(item, tuple) else (item, components_of(item.health))
+        code = municipality_of(record.device_id) or UNBRANCHED
+        branch = branches.get(code)
+        if branch is None:
+            branch = branches[code] = BranchSummary(code, names.get(code, code))
+        problems = [c for c in components if c.problem]
+        row = DeviceRow(record, code, components, by_device.get(record.device_id, []), problems)
+        branch.counts[row.status] += 1
+        branch.problems += 1 if row.problems else 0
+        branch.open_alerts += len(row.alerts)
+        rows.append(row)
+    return FleetView(sorted(branches.values(), key=lambda b: b.code), rows, alerts)

@@ -1,0 +1,149 @@
+"""券面事項入力補助AP: the basic four (name, address, birth date, sex) and the My Number,
+read with the 4-digit PIN to pre-fill forms (書かない窓口).
+
+The results are personal data: their reprs show nothing, and nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from device_drivers.card.channel import CardChannel
+from device_drivers.card.constants import AID_KENHOJO, KENHOJO_PIN_TRIES, KenhojoEf
+from device_drivers.card.efs import SW_NOT_FOUND, pin_tries_left, read_ef, select_ap, verify_pin
+from device_drivers.card.errors import (
+    CardMalformedResponse,
+    NotMyNumberCard,
+    PinBlocked,
+    UnexpectedStatusWord,
+)
+from device_drivers.card.pin import Pin
+from device_drivers.card.tlv import iter_tlvs, parse_one
+
+__all__ = [
+    "BasicFour",
+    "KenhojoData",
+    "Sex",
+    "kenhojo_tries_left",
+    "my_number_check_digit",
+    "parse_basic_four",
+    "parse_my_number",
+    "read_kenhojo",
+]
+
+_logger = logging.getLogger(__name__)
+
+TAG_BASIC_FOUR = 0xFF20
+TAG_MY_NUMBER = 0xFF10
+_TAGS = {0xDF22: "name", 0xDF23: "address", 0xDF24: "birth_date", 0xDF25: "sex"}
+_SEX = {"1": "male", "2": "female", "9": "not_applicable"}
+
+Sex = str  # "male" | "female" | "not_applicable" (ISO 5218 codes 1/2/9 on the card)
+
+
+@dataclass(frozen=True, repr=False)
+class BasicFour:
+    """基本4情報 as printed on the card. `birth_date` is YYYYMMDD as stored."""
+
+    name: str
+    address: str
+    birth_date: str
+    sex: Sex
+
+    def __repr__(self) -> str:
+        return "BasicFour(<personal data>)"
+
+
+@dataclass(frozen=True, repr=False)
+class KenhojoData:
+    """What the 券面事項入力補助AP gives: the My Number and the basic four."""
+
+    my_number: str
+    basic: BasicFour
+
+    def __repr__(self) -> str:
+        return "KenhojoData(<personal data>)"
+
+
+def my_number_check_digit(first11: str) -> int:
+    """Check digit of a My Number from its first 11 digits (個人番号 check-digit rule)."""
+    if len(first11) != 11 or not first11.isdigit():
+        raise ValueError("a My Number check digit needs 11 digits")
+    total = 0
+    for n in range(1, 12):
+        p = int(first11[11 - n])
+        q = n + 1 if n <= 6 else n - 5
+        total += p * q
+    rem = total % 11
+    return 0 if rem <= 1 else 11 - rem
+
+
+def parse_my_number(data: bytes) -> str:
+    """Parse EF 0001: ``FF 10 0C`` + 12 ASCII digits (+ padding); checks the check digit."""
+    item = parse_one(data)
+    if item.tag != TAG_MY_NUMBER:
+        raise CardMalformedResponse(f"My Number EF starts with tag {item.tag:X}, expected FF10")
+    text = item.value.decode("ascii", "replace")
+    if len(text) != 12 or not text.isdigit():
+        raise CardMalformedResponse("My Number EF does not hold 12 digits")
+    if my_number_check_digit(text[:11]) != int(text[11]):
+        raise CardMalformedResponse("My Number check digit does not match")
+    return text
+
+
+def parse_basic_four(data: bytes) -> BasicFour:
+    """Parse EF 0002: ``FF 20`` { DF21 offsets, DF22 name, DF23 address, DF24 birth, DF25 sex }."""
+    outer = parse_one(data)
+    if outer.tag != TAG_BASIC_FOUR:
+        raise CardMalformedResponse(f"basic-4 EF starts with tag {outer.tag:X}, expected FF20")
+    fields: dict[str, str] = {}
+    for item in iter_tlvs(outer.value):
+        key = _TAGS.get(item.tag)
+        if key is None:
+            continue
+        try:
+            fields[key] = item.value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CardMalformedResponse(f"basic-4 field {item.tag:X} is not UTF-8") from exc
+    missing = [k for k in _TAGS.values() if k not in fields]
+    if missing:
+        raise CardMalformedResponse(f"basic-4 EF lacks {', '.join(missing)}")
+    birth = fields["birth_date"]
+    if len(birth) != 8 or not birth.isdigit():
+        raise CardMalformedResponse("basic-4 birth date is not 8 digits")
+    sex = _SEX.get(fields["sex"])
+    if sex is None:
+        raise CardMalformedResponse("basic-4 sex code is not 1, 2 or 9")
+    return BasicFour(fields["name"], fields["address"], birth, sex)
+
+
+def _select_kenhojo(ch: CardChannel) -> None:
+    resp = select_ap(ch, AID_KENHOJO)
+    if resp.sw == SW_NOT_FOUND:
+        raise NotMyNumberCard("the card has no 券面事項入力補助 application")
+    if not resp.ok:
+        raise UnexpectedStatusWord("select kenhojo AP", resp.sw)
+
+
+def kenhojo_tries_left(ch: CardChannel) -> int:
+    """Remaining tries of the 券面事項入力補助 PIN (EF 0011) without spending one."""
+    _select_kenhojo(ch)
+    return pin_tries_left(ch, KenhojoEf.PIN, KENHOJO_PIN_TRIES, "kenhojo PIN status")
+
+
+def read_kenhojo(ch: CardChannel, pin: Pin) -> KenhojoData:
+    """VERIFY the 4-digit kenhojo PIN and read the My Number and basic four.
+
+    The PIN is wiped when this returns or raises.
+    """
+    with pin:
+        pin.check_digits(4)
+        _select_kenhojo(ch)
+        if pin_tries_left(ch, KenhojoEf.PIN, KENHOJO_PIN_TRIES, "kenhojo PIN status") == 0:
+            raise PinBlocked("kenhojo PIN locked: no VERIFY sent")
+        verify_pin(ch, KenhojoEf.PIN, pin, "kenhojo PIN")
+        basic = parse_basic_four(read_ef(ch, KenhojoEf.BASIC_FOUR, "read basic four"))
+        number = parse_my_number(read_ef(ch, KenhojoEf.MY_NUMBER, "read My Number", first=32))
+    _logger.info("kenhojo data read")
+    return KenhojoData(number, basic)

@@ -1,0 +1,59 @@
+"""Every resident-facing string printed on slips, in one place, per language (Japanese primary).
+
+Keys are stable message ids; the kiosk app's gettext catalogs can take them over as they are
+(`msgid` = key, `msgstr` = text). Unknown languages fall back to Japanese. Values may hold
+``{name}`` placeholders filled by `tr()`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FALLBACK_LANGUAGE", "LANGUAGES", "STRINGS", "tr"]
+
+FALLBACK_LANGUAGE = "ja"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "ticket.title": {"ja": "受付番号", "en": "Your number"},
+    "ticket.counter": {"ja": "{floor} {counter}へお進みください", "en": "Go to {counter}, {floor}"},
+    "ticket.ahead": {"ja": "お待ちの方 {count}人", "en": "{count} people ahead of you"},
+    "ticket.issued": {"ja": "発券 {time}", "en": "Issued {time}"},
+    "ticket.scan": {
+        "ja": "QRコードで呼び出し状況を確認できます",
+        "en": "Scan the QR code to see when you are called",
+    },
+    "slip.title": {"ja": "お支払い票", "en": "Payment slip"},
+    "slip.amount": {"ja": "金額 {amount}", "en": "Amount {amount}"},
+    "slip.pay_at": {"ja": "{place}でお支払いください", "en": "Please pay at {place}"},
+    "slip.code": {"ja": "注文番号 {code}", "en": "Order code {code}"},
+    "receipt.title": {"ja": "領収書", "en": "Receipt"},
+    "receipt.addressee": {"ja": "{name} 様", "en": "To: {name}"},
+    "receipt.bearer": {"ja": "上様", "en": "To: bearer"},
+    "receipt.number": {"ja": "No. {number}", "en": "No. {number}"},
+    "receipt.total": {"ja": "合計 {amount}", "en": "Total {amount}"},
+    "receipt.received": {"ja": "上記金額を正に領収いたしました", "en": "We have received the amount above"},
+    "receipt.method": {"ja": "お支払方法 {method}", "en": "Paid by {method}"},
+    "receipt.approval": {"ja": "承認番号 {number}", "en": "Approval no. {number}"},
+    "receipt.card": {"ja": "カード番号 {masked}", "en": "Card {masked}"},
+    "receipt.stamp_exempt": {
+        "ja": "地方公共団体が作成する領収書のため収入印紙は不要です",
+        "en": "Issued by a local government: no revenue stamp required",
+    },
+    "method.cash": {"ja": "現金", "en": "Cash"},
+    "method.credit": {"ja": "クレジットカード", "en": "Credit card"},
+    "method.emoney": {"ja": "電子マネー", "en": "E-money"},
+    "method.qr": {"ja": "QRコード決済", "en": "QR code payment"},
+    "guide.title": {"ja": "手続き案内", "en": "Your procedures"},
+    "guide.step": {"ja": "{n}. {name}", "en": "{n}. {name}"},
+    "guide.where": {"ja": "{floor} {counter}", "en": "{counter}, {floor}"},
+    "guide.bring": {"ja": "お持ちいただくもの: {items}", "en": "Please bring: {items}"},
+    "guide.issued": {"ja": "{time} 作成", "en": "Printed {time}"},
+    "yen": {"ja": "{value}円", "en": "¥{value}"},
+}
+
+LANGUAGES = ("ja", "en")
+
+
+def tr(key: str, lang: str, **values: object) -> str:
+    """The text of `key` in `lang` (Japanese when that language lacks it), placeholders filled."""
+    entry = STRINGS[key]
+    text = entry.get(lang) or entry[FALLBACK_LANGUAGE]
+    return text.format(**values) if values else text

@@ -1,0 +1,135 @@
+"""`kiosk demo`: run a broker, the central and one simulated kiosk, and show how to look at them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk_app.demo import DemoStack, console_script
+from madoguchi.cli import add_json_flag
+from madoguchi.signals import stop_on_signals
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `demo`."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="run Mosquitto, the central and one simulated kiosk; show how to look at them",
+        description=(
+            "Start Mosquitto (loopback, free port), `kiosk-central serve` and one headless "
+            "`kiosk run --simulate`, wait until the kiosk is online in the central store (10 s at "
+            "most), print what runs and how to look at it, and run until Ctrl-C (or --for). "
+            "Stopping shuts the kiosk down cleanly first, so the store shows it offline."
+        ),
+    )
+    demo.add_argument(
+        "--for", dest="duration", type=float, metavar="SECONDS", help="stop by itself after SECONDS"
+    )
+    demo.add_argument(
+        "--data-dir", type=Path, help="keep data and logs here (default: a temporary folder, removed)"
+    )
+    add_json_flag(demo)
+    demo.set_defaults(func=_demo)
+    demo.epilog = "--json prints one JSON object per line: {event: ready, ...} then {event: stopped, ...}."
+
+
+def _line(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _ready_info(stack: DemoStack, online_after: float) -> dict[str, Any]:
+    b = stack.broker
+    return {
+        "event": "ready",
+        "device_id": stack.device_id,
+        "online_after_s": round(online_after, 2),
+        "broker_url": b.url,
+        "data_dir": str(stack.data_dir),
+        "store_url": stack.store_url,
+        "web_url": stack.web_url,
+        "accounts": [
+            {"user": user, "role": role, "password": pw} for role, (user, pw) in stack.accounts.items()
+        ],
+        "processes": [{"name": "mosquitto", "pid": b.pid, "command": ["mosquitto", "-c", str(b.config_path)]}]
+        + [
+            {"name": c.name, "pid": c.process.pid, "command": c.command, "log": str(c.log_path)}
+            for c in stack.children
+        ],
+        "look": {
+            "fleet": f"{' '.join(console_script('kiosk-central'))} fleet --store {stack.store_url} --json",
+            "mqtt": f"mosquitto_sub -h 127.0.0.1 -p {b.port} -t 'kiosk/v1/#' -v",
+        },
+    }
+
+
+def _print_ready(info: dict[str, Any]) -> None:
+    rows = [
+        f"Madoguchi demo: kiosk {info['device_id']} online in the central store after {info['online_after_s']} s",
+        "",
+    ]
+    rows.append("running:")
+    for p in info["processes"]:
+        rows.append(f"  {p['name']:<10} pid {p['pid']:<8} {' '.join(p['command'])}")
+    rows += [
+        "",
+        f"broker    {info['broker_url']}  (loopback development listener)",
+        f"data      {info['data_dir']}",
+        f"store     {info['store_url']}",
+        f"dashboard {info['web_url']}  (operators: fleet and KPIs; staff: register page)",
+        *(f"          sign in as {a['user']} / {a['password']}  ({a['role']})" for a in info["accounts"]),
+        "",
+        "look at it (in another terminal):",
+        f"  {info['look']['fleet']}",
+        f"  {info['look']['mqtt']}",
+        "",
+        "Ctrl-C stops everything (the kiosk shuts down cleanly first).",
+    ]
+    print("\n".join(rows), flush=True)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    keep = args.data_dir is not None
+    data_dir = args.data_dir.absolute() if keep else Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
+    stack = DemoStack(data_dir)
+    status = 0
+    try:
+        with stop_on_signals() as stop:
+            online_after = stack.start()
+            info = _ready_info(stack, online_after)
+            _line(info) if args.json else _print_ready(info)
+            deadline = None if args.duration is None else time.monotonic() + args.duration
+            while not stop.wait(0.5):
+                stack.check_children()
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            if not args.json:
+                print("stopping: kiosk, central, broker …", flush=True)
+    finally:
+        record = stack.stop()
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    final = {
+        "event": "stopped",
+        "device_id": stack.device_id,
+        "kiosk_status": record.status.value if record else "unknown",
+        "offline_reason": record.offline_reason if record else None,
+        "data_dir": str(data_dir) if keep else None,
+    }
+    if args.json:
+        _line(final)
+    else:
+        kept = (
+            f"data kept in {data_dir}" if keep else "temporary data removed (use --data-dir DIR to keep it)"
+        )
+        reason = f" ({final['offline_reason']})" if final["offline_reason"] else ""
+        print(f"stopped; the store shows the kiosk {final['kiosk_status']}{reason}; {kept}")
+    return status

@@ -1,0 +1,48 @@
+"""`KioskApp`: the Kivy application around `build_root()`; the UI clock drains device events into the flows.
+
+The window size comes from the `[ui] orientation` (portrait 1080x1920, landscape 1280x800) and must be
+set before Kivy opens its window, so call `configure_window()` first, then `KioskApp(controller).run()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from madoguchi.config.kiosk import Orientation
+
+__all__ = ["TICK_SECONDS", "configure_window", "make_app"]
+
+_logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.2
+
+
+def configure_window(orientation: Orientation, *, fullscreen: bool = False) -> None:
+    """Fix the window size (and no real mouse emulation of multitouch) before the window exists."""
+    from kivy.config import Config
+
+    width, height = orientation.size
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+
+
+def make_app(controller: Any) -> Any:
+    """A Kivy `App` showing `controller`'s flows; the UI clock calls `controller.drain()` every 0.2 s."""
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    from kiosk_app.ui.root import build_root
+
+    class KioskApp(App):  # type: ignore[misc]
+        title = "Madoguchi"
+
+        def build(self) -> Any:
+            root = build_root(controller)
+            Clock.schedule_interval(lambda _dt: controller.drain(), TICK_SECONDS)
+            return root
+
+    return KioskApp()

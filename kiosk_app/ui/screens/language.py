@@ -1,0 +1,44 @@
+"""Language choice: each language written in itself."""
+
+from __future__ import annotations
+
+from kiosk_app.flows import events as ev
+from kiosk_app.ui.screens.base import FlowScreen
+from madoguchi.contracts.languages import LANGUAGES
+
+__all__ = ["NATIVE_NAMES", "LanguageScreen"]
+
+NATIVE_NAMES = {
+    "ja": "日本語",
+    "ja-x-easy": "やさしい にほんご",
+    "en": "English",
+    "zh": "简体中文",
+    "ko": "한국어",
+    "vi": "Tiếng Việt",
+    "pt": "Português",
+    "tl": "Filipino",
+    "ne": "नेपाली",
+}
+
+
+class LanguageScreen(FlowScreen):
+    """One button per language; back and cancel."""
+
+    def refresh(self) -> None:
+        t = self.texts
+        self.ids.title.text = t.t("language.title")
+        self.ids.grid.clear_widgets()
+        for code in LANGUAGES:
+            self.ids.grid.add_widget(
+                self.button(t.data(NATIVE_NAMES[code]), ev.ChooseLanguage(code), base_size=40)
+            )
+        self.ids.back.text = t.t("button.back")
+        self.ids.cancel.text = t.t("button.cancel")
+
+    def back(self) -> None:
+        """戻る."""
+        self.controller.send(ev.Back())
+
+    def cancel(self) -> None:
+        """取消."""
+        self.controller.send(ev.Cancel())

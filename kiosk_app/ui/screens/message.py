@@ -1,0 +1,44 @@
+"""The message screen: waits, notices and confirmations (title, text, up to three buttons)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kiosk_app.ui.screens.base import FlowScreen
+from kiosk_app.ui.screens.message_content import message_for
+from madoguchi.contracts.catalog_rules import RuleKind
+
+__all__ = ["MessageScreen"]
+
+
+class MessageScreen(FlowScreen):
+    """Shows `message_for(view)`."""
+
+    def refresh(self) -> None:
+        view = self.controller.view()
+        if view is None:
+            return
+        t = self.texts
+        content = message_for(view, t, self._pin_help())
+        self.ids.title.text = content.title
+        self.ids.title.alert = content.alert
+        self.ids.body.text = content.body
+        self.ids.detail.text = content.detail
+        # Rebuild the buttons only when they change: a new button costs a text rendering (~10 ms).
+        self._events = [event for _key, event in content.buttons]
+        labels = [t.t(key) for key, _event in content.buttons]
+        if labels != [b.text for b in reversed(self.ids.buttons.children)]:
+            self.ids.buttons.clear_widgets()
+            for index, label in enumerate(labels):
+                self.ids.buttons.add_widget(self.button(label, self._press(index)))
+
+    def _pin_help(self) -> str:
+        """Where to go about a forgotten or locked PIN, from the catalog's pin_locked rule (マイナンバー窓口)."""
+        catalog = self.controller.catalog
+        if catalog is None:
+            return ""
+        rule = next((r for r in catalog.eligibility_rules if r.kind is RuleKind.PIN_LOCKED), None)
+        return rule.where_to_go.text(self.controller.language) if rule else ""
+
+    def _press(self, index: int) -> Callable[[], None]:
+        return lambda: self.controller.send(self._events[index])

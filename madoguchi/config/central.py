@@ -1,0 +1,178 @@
+"""Central configuration: one TOML file for the central system (store, broker, fleet view).
+
+`local_central_config` gives the embedded defaults used by the demo and tests: SQLite in a data
+folder and a broker on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, StrictInt, ValidationInfo, field_validator
+
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.config.loading import (
+    ConfigModel,
+    ConfigPath,
+    ExistingFile,
+    load_context,
+    load_model,
+    validate_model,
+)
+from madoguchi.config.problems import ConfigValueError, Issue
+
+__all__ = [
+    "STORE_SCHEMES",
+    "CentralConfig",
+    "CentralSection",
+    "FleetConfig",
+    "WebConfig",
+    "describe_central",
+    "load_central_config",
+    "local_central_config",
+]
+
+STORE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+_SQLITE = "sqlite:///"
+_STORE_FIX = "write sqlite:////var/lib/madoguchi/central.db or postgresql://user@host/db"
+
+
+class CentralSection(ConfigModel):
+    """Where the central system keeps its data."""
+
+    data_dir: ConfigPath = Field(description="state of the central services", examples=["/var/lib/madoguchi"])
+    store_url: str = Field(
+        description="database: sqlite:////abs/path.db (relative paths count from this file) or postgresql://user@host/db",
+        examples=["sqlite:////var/lib/madoguchi/central.db"],
+    )
+    catalog_file: ExistingFile | None = Field(
+        None,
+        description="procedure catalog (JSON); leave out to use the sample catalog",
+        examples=["/etc/madoguchi/catalog.json"],
+    )
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store(cls, value: str, info: ValidationInfo) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in STORE_SCHEMES:
+            raise ConfigValueError(
+                Issue(f"not a database URL (scheme one of {', '.join(STORE_SCHEMES)})", _STORE_FIX)
+            )
+        if scheme.lower() != "sqlite":
+            if not rest.strip("/"):
+                raise ConfigValueError(Issue("the URL names no database", _STORE_FIX))
+            return value
+        if not value.startswith(_SQLITE) or not value[len(_SQLITE) :].strip():
+            raise ConfigValueError(Issue("a SQLite URL is sqlite:/// followed by the file path", _STORE_FIX))
+        path = Path(value[len(_SQLITE) :])
+        if str(path) == ":memory:":
+            raise ConfigValueError(Issue("an in-memory database loses every record at restart", _STORE_FIX))
+        base = load_context(info).base_dir
+        if not path.is_absolute() and base is not None:
+            return _SQLITE + os.path.normpath(base / path)
+        return value
+
+    @property
+    def store_url_redacted(self) -> str:
+        """`store_url` with any password replaced by ``***``, for output and logs."""
+        scheme, sep, rest = self.store_url.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if sep and at and ":" in userinfo:
+            return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+        return self.store_url
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file for a SQLite store, else None."""
+        return Path(self.store_url[len(_SQLITE) :]) if self.store_url.startswith(_SQLITE) else None
+
+
+class FleetConfig(ConfigModel):
+    """The fleet view."""
+
+    stale_after_s: StrictInt = Field(
+        180,
+        ge=30,
+        le=86400,
+        description="a kiosk silent this many seconds is shown stale (3 missed health messages)",
+    )
+
+
+class WebConfig(ConfigModel):
+    """The central web (dashboard and counter pages) served by `kiosk-central serve`."""
+
+    host: str = Field("127.0.0.1", description="address to listen on", examples=["127.0.0.1"])
+    port: StrictInt = Field(8080, ge=0, le=65535, description="TCP port; 0 disables the web")
+    secure_cookies: bool = Field(
+        False, description="mark session cookies Secure (set true when a TLS proxy serves the web)"
+    )
+    max_failed_logins: StrictInt = Field(
+        5, ge=1, le=100, description="wrong passwords in a row before lockout"
+    )
+    lockout_minutes: StrictInt = Field(
+        15, ge=1, le=1440, description="how long a locked account stays locked"
+    )
+    session_hours: StrictInt = Field(8, ge=1, le=72, description="how long a sign-in lasts")
+    signing_keys_dir: ConfigPath | None = Field(
+        None,
+        description="folder of the fleet signing keys (catalog.key); enables remote commands and the kill switch",
+        examples=["/etc/madoguchi/signing"],
+    )
+
+
+class CentralConfig(ConfigModel):
+    """Everything the central system needs: ``[central]``, ``[broker]``, ``[fleet]``, ``[web]``."""
+
+    central: CentralSection = Field(description="data folder, database and catalog")
+    broker: BrokerConfig = Field(description="MQTT broker and the service's TLS identity")
+    fleet: FleetConfig = Field(default_factory=FleetConfig, description="fleet view")
+    web: WebConfig = Field(default_factory=WebConfig, description="dashboard and counter pages")
+
+
+def load_central_config(path: Path, *, check_files: bool = True) -> CentralConfig:
+    """Load the central TOML file.
+
+    Args:
+        path: the file; relative paths in it resolve against its folder.
+        check_files: also require the TLS and catalog files it names to exist.
+
+    Raises:
+        ConfigFileError: (a `ConfigError`) listing every problem, each with key, value and fix.
+    """
+    hint = "check the path, or start from provisioning/data/central.example.toml"
+    return load_model(CentralConfig, Path(path), check_files=check_files, create_hint=hint)
+
+
+def local_central_config(data_dir: Path, broker_url: str) -> CentralConfig:
+    """Embedded defaults for the demo and tests: SQLite in `data_dir`, the sample catalog.
+
+    Raises:
+        ConfigFileError: `broker_url` is not usable.
+    """
+    folder = Path(data_dir).absolute()
+    data = {
+        "central": {"data_dir": str(folder), "store_url": f"{_SQLITE}{folder / 'central.db'}"},
+        "broker": {"url": broker_url},
+    }
+    return validate_model(CentralConfig, data, source="local defaults")
+
+
+def describe_central(config: CentralConfig) -> str:
+    """A summary of the effective configuration for a person (no secrets are in it)."""
+    b, c = config.broker, config.central
+    rows = [
+        ("data_dir", str(c.data_dir)),
+        ("store", c.store_url_redacted),
+        ("catalog", str(c.catalog_file) if c.catalog_file else "sample catalog (built in)"),
+        (
+            "broker",
+            f"{b.host}:{b.port} {'TLS' if b.tls else 'plaintext (loopback)'}, keepalive {b.keepalive} s",
+        ),
+    ]
+    if b.tls:
+        rows.append(("tls files", f"ca {b.ca_file}, cert {b.cert_file}, key {b.key_file}"))
+    rows.append(("fleet", f"stale after {config.fleet.stale_after_s} s"))
+    rows.append(("web", f"{config.web.host}:{config.web.port}" if config.web.port else "disabled"))
+    return "\n".join(f"{label:<16}{text}" for label, text in rows)

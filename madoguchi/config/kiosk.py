@@ -1,0 +1,293 @@
+"""Kiosk configuration: one TOML file per kiosk (identity, broker, device URLs, screen, health).
+
+Devices are chosen by URL scheme (see `device_drivers.urls`); `simulated_kiosk_config` gives the
+embedded all-emulated defaults used by ``kiosk run --simulate`` and the demo.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+
+from pydantic import Field, StrictInt, ValidationInfo, field_validator
+
+from device_drivers.urls import EXAMPLES, DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.config.loading import ConfigModel, ConfigPath, load_model, validate_model
+from madoguchi.config.problems import ConfigValueError, Issue
+from madoguchi.contracts.base import DEVICE_ID_PATTERN, municipality_of
+from madoguchi.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+
+__all__ = [
+    "HARDWARE_DEVICES",
+    "SIMULATED_BRANCH",
+    "SIMULATED_DEVICES",
+    "DevicesConfig",
+    "HealthConfig",
+    "KioskConfig",
+    "KioskSection",
+    "Orientation",
+    "UiConfig",
+    "describe_kiosk",
+    "load_kiosk_config",
+    "simulated_kiosk_config",
+    "starting_kiosk_config",
+]
+
+_DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
+_DEVICE_ID_FIX = (
+    "use 3-64 characters a-z, 0-9 and '-', in the form jp-<6-digit municipality code>-kNN, e.g. jp-131016-k03"
+)
+
+SIMULATED_BRANCH = "本庁舎 (simulated)"
+SIMULATED_DEVICES: dict[DeviceKind, str] = {
+    DeviceKind.CARD_READER: "emulated://card?persona=valid-adult",
+    DeviceKind.RECEIPT_PRINTER: "emulated://printer",
+    DeviceKind.A4_PRINTER: "emulated://a4",
+    DeviceKind.PAYMENT: "pty-sim://payment",
+    DeviceKind.SCANNER: "emulated://scanner",
+}
+# Starting point for a real kiosk (`kiosk config init`): the reference hardware set-up.
+HARDWARE_DEVICES: dict[DeviceKind, str] = {
+    DeviceKind.CARD_READER: "pcsc://Virtual PCD 00 00",
+    DeviceKind.RECEIPT_PRINTER: "escpos+tcp://127.0.0.1:9100",
+    DeviceKind.A4_PRINTER: "cups://Kiosk_A4",
+    DeviceKind.PAYMENT: "serial:///dev/kiosk/payment?baud=9600",
+    DeviceKind.SCANNER: "serial:///dev/kiosk/scanner?baud=9600",
+}
+_IDENTITY_FILES = {
+    "ca_file": "/data/identity/ca.pem",
+    "cert_file": "/data/identity/cert.pem",
+    "key_file": "/data/identity/key.pem",
+}
+
+
+class Orientation(enum.StrEnum):
+    """How the touch screen is mounted."""
+
+    PORTRAIT = "portrait"
+    LANDSCAPE = "landscape"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Window size in pixels (width, height) for this orientation."""
+        return (1080, 1920) if self is Orientation.PORTRAIT else (1280, 800)
+
+
+class KioskSection(ConfigModel):
+    """Who this kiosk is and where it keeps its state."""
+
+    device_id: str = Field(
+        description="device id: jp-<6-digit municipality code>-kNN; the certificate's CN must match",
+        examples=["jp-131016-k03"],
+    )
+    branch: str = Field(description="branch office name shown to operators", examples=["本庁舎"])
+    data_dir: ConfigPath = Field(
+        description="journals, outbox, epoch counter and catalog are kept here", examples=["/data/kiosk"]
+    )
+
+    @field_validator("device_id")
+    @classmethod
+    def _check_device_id(cls, value: str) -> str:
+        if _DEVICE_ID.match(value):
+            return value
+        lowered = value.strip().lower()
+        hint = f"did you mean {lowered!r}? " if lowered != value and _DEVICE_ID.match(lowered) else ""
+        raise ConfigValueError(Issue("not a valid device id", hint + _DEVICE_ID_FIX))
+
+    @field_validator("branch")
+    @classmethod
+    def _check_branch(cls, value: str) -> str:
+        if not value.strip():
+            raise ConfigValueError(
+                Issue("the branch name is empty", 'write the office name, e.g. branch = "本庁舎"')
+            )
+        return value
+
+
+class DevicesConfig(ConfigModel):
+    """Which implementation drives each device, chosen by URL scheme."""
+
+    card_reader: str = Field(
+        description="My Number card reader: pcsc://<reader name> or emulated://card?persona=valid-adult",
+        examples=["pcsc://Virtual PCD 00 00"],
+    )
+    receipt_printer: str = Field(
+        description="receipt printer: escpos+tcp://host:9100, escpos+usb://vvvv:pppp, escpos+serial:///dev/x?baud=N",
+        examples=["escpos+tcp://127.0.0.1:9100"],
+    )
+    a4_printer: str = Field(description="A4 printer: cups://<queue name>", examples=["cups://Kiosk_A4"])
+    payment: str = Field(
+        description="payment terminal: serial:///dev/x?baud=N or pty-sim://payment",
+        examples=["serial:///dev/kiosk/payment?baud=9600"],
+    )
+    scanner: str = Field(
+        description="QR/barcode scanner: serial:///dev/x?baud=N or emulated://scanner",
+        examples=["serial:///dev/kiosk/scanner?baud=9600"],
+    )
+
+    @field_validator("card_reader", "receipt_printer", "a4_printer", "payment", "scanner")
+    @classmethod
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        kind = DeviceKind(str(info.field_name))
+        try:
+            parse_device_url(kind, value)
+        except DeviceUrlError as exc:
+            raise ConfigValueError(
+                Issue(str(exc), f"set a {kind.value} URL such as {EXAMPLES[kind]}")
+            ) from None
+        return value
+
+    def url(self, kind: DeviceKind) -> DeviceUrl:
+        """The parsed URL of the device in slot `kind`."""
+        return parse_device_url(kind, str(getattr(self, kind.value)))
+
+
+class UiConfig(ConfigModel):
+    """The resident-facing screen."""
+
+    language: str = Field(
+        DEFAULT_LANGUAGE, description=f"default language, one of {', '.join(LANGUAGES)}", examples=["ja"]
+    )
+    orientation: Orientation = Field(
+        Orientation.PORTRAIT,
+        description="portrait (1080x1920) or landscape (1280x800)",
+        examples=["portrait"],
+    )
+    idle_timeout_s: StrictInt = Field(
+        60, ge=10, le=600, description="seconds without a touch before a session is abandoned (10..600)"
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value in LANGUAGES:
+            return value
+        raise ConfigValueError(Issue("language not supported", f"use one of {', '.join(LANGUAGES)}"))
+
+
+class HealthConfig(ConfigModel):
+    """Health reporting to the centre."""
+
+    interval_s: StrictInt = Field(
+        60, ge=10, le=3600, description="seconds between health messages (10..3600)"
+    )
+
+
+class KioskConfig(ConfigModel):
+    """Everything a kiosk needs to start: ``[kiosk]``, ``[broker]``, ``[devices]``, ``[ui]``, ``[health]``."""
+
+    kiosk: KioskSection = Field(description="identity of this kiosk")
+    broker: BrokerConfig = Field(description="MQTT broker and this kiosk's TLS identity")
+    devices: DevicesConfig = Field(description="device URLs; the scheme picks the driver")
+    ui: UiConfig = Field(default_factory=UiConfig, description="the resident-facing screen")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="health reporting")
+
+    @property
+    def device_id(self) -> str:
+        """This kiosk's device id."""
+        return self.kiosk.device_id
+
+    @property
+    def municipality(self) -> str | None:
+        """The 6-digit municipality code inside the device id, or None when the id has another form."""
+        return municipality_of(self.kiosk.device_id)
+
+
+def load_kiosk_config(path: Path, *, check_files: bool = True) -> KioskConfig:
+    """Load a kiosk TOML file.
+
+    Args:
+        path: the file; relative paths in it resolve against its folder.
+        check_files: also require the TLS files it names to exist.
+
+    Raises:
+        ConfigFileError: (a `ConfigError`) listing every problem, each with key, value and fix.
+    """
+    hint = "check the path, or write a starting file with `kiosk config init --out FILE`"
+    return load_model(KioskConfig, Path(path), check_files=check_files, create_hint=hint)
+
+
+def simulated_kiosk_config(
+    data_dir: Path,
+    broker_url: str,
+    device_id: str = "jp-999999-k01",
+    *,
+    ca_file: Path | None = None,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+) -> KioskConfig:
+    """The embedded defaults of ``kiosk run --simulate`` and the demo: every device emulated.
+
+    Raises:
+        ConfigFileError: `broker_url` or `device_id` is not usable.
+    """
+    broker: dict[str, object] = {"url": broker_url}
+    for name, value in (("ca_file", ca_file), ("cert_file", cert_file), ("key_file", key_file)):
+        if value is not None:
+            broker[name] = str(value)
+    data = {
+        "kiosk": {
+            "device_id": device_id,
+            "branch": SIMULATED_BRANCH,
+            "data_dir": str(Path(data_dir).absolute()),
+        },
+        "broker": broker,
+        "devices": {kind.value: url for kind, url in SIMULATED_DEVICES.items()},
+    }
+    return validate_model(KioskConfig, data, source="simulated defaults")
+
+
+def starting_kiosk_config(
+    device_id: str,
+    branch: str,
+    broker_url: str,
+    data_dir: Path = Path("/data/kiosk"),
+    *,
+    simulated: bool = False,
+) -> KioskConfig:
+    """A starting configuration for a new kiosk (`kiosk config init`).
+
+    Hardware device URLs of the reference set-up (emulated ones when `simulated`); for an
+    ``mqtts://`` broker the identity files enrolment writes under /data/identity. Files are
+    not required to exist yet.
+
+    Raises:
+        ConfigFileError: an argument is not usable (named by its key, e.g. ``kiosk.device_id``).
+    """
+    devices = SIMULATED_DEVICES if simulated else HARDWARE_DEVICES
+    broker: dict[str, object] = {"url": broker_url}
+    if broker_url.strip().lower().startswith("mqtts://"):
+        broker.update(_IDENTITY_FILES)
+    data = {
+        "kiosk": {"device_id": device_id, "branch": branch, "data_dir": str(data_dir)},
+        "broker": broker,
+        "devices": {kind.value: url for kind, url in devices.items()},
+    }
+    return validate_model(KioskConfig, data, source="the options given")
+
+
+def describe_kiosk(config: KioskConfig) -> str:
+    """A summary of the effective configuration for a person (no secrets are in it)."""
+    b, ui = config.broker, config.ui
+    width, height = ui.orientation.size
+    rows = [
+        ("device_id", f"{config.device_id} (municipality {config.municipality or 'unknown'})"),
+        ("branch", config.kiosk.branch),
+        ("data_dir", str(config.kiosk.data_dir)),
+        (
+            "broker",
+            f"{b.host}:{b.port} {'TLS' if b.tls else 'plaintext (loopback)'}, keepalive {b.keepalive} s",
+        ),
+    ]
+    if b.tls:
+        rows.append(("tls files", f"ca {b.ca_file}, cert {b.cert_file}, key {b.key_file}"))
+    for kind in DeviceKind:
+        url = config.devices.url(kind)
+        rows.append((kind.value, f"{url.scheme}  {url.target}" + (f"  {url.params}" if url.params else "")))
+    rows.append(
+        ("ui", f"language {ui.language}, {ui.orientation.value} {width}x{height}, idle {ui.idle_timeout_s} s")
+    )
+    rows.append(("health", f"every {config.health.interval_s} s"))
+    return "\n".join(f"{label:<16}{text}" for label, text in rows)

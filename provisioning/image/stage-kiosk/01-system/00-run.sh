@@ -1,0 +1,44 @@
+#!/bin/bash -e
+# Host side: install units, drop-ins, scripts and rules into ${ROOTFS_DIR}; kernel command line;
+# NTP servers; udev names; a build-time clock seed so a Pi without RTC never boots before this date.
+# shellcheck disable=SC2154  # ROOTFS_DIR and KIOSK_* come from pi-gen and ../../config
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+files="${here}/files"
+root="${ROOTFS_DIR:?ROOTFS_DIR is not set (run from pi-gen or the dry run)}"
+
+for unit in "${files}"/units/*; do
+	install -D -m 0644 "${unit}" "${root}/etc/systemd/system/${unit##*/}"
+done
+for script in "${files}"/bin/*.sh; do
+	install -D -m 0755 "${script}" "${root}/usr/lib/madoguchi/${script##*/}"
+done
+install -D -m 0644 "${files}/conf/10-kiosk-watchdog.conf" "${root}/etc/systemd/system.conf.d/10-kiosk-watchdog.conf"
+install -D -m 0644 "${files}/conf/10-kiosk-volatile.conf" "${root}/etc/systemd/journald.conf.d/10-kiosk-volatile.conf"
+install -D -m 0644 "${files}/conf/kiosk-blacklist-usblp.conf" "${root}/etc/modprobe.d/kiosk-blacklist-usblp.conf"
+install -D -m 0644 "${files}/conf/60-kiosk-pcscd.rules" "${root}/etc/polkit-1/rules.d/60-kiosk-pcscd.rules"
+
+# Stable device names: /dev/kiosk/{payment,printer,scanner}.
+install -d -m 0755 "${root}/etc/udev/rules.d"
+"${here}/../../scripts/kiosk-udev-rules.sh" >"${root}/etc/udev/rules.d/70-kiosk-devices.rules"
+chmod 0644 "${root}/etc/udev/rules.d/70-kiosk-devices.rules"
+
+# Time before TLS: municipal NTP servers; time-sync.target waits for the first sync (enabled in chroot).
+install -d -m 0755 "${root}/etc/systemd/timesyncd.conf.d"
+cat >"${root}/etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf" <<CONF
+# Written by the Madoguchi image build (KIOSK_NTP_SERVERS).
+[Time]
+NTP=${KIOSK_NTP_SERVERS:-ntp.nict.jp}
+FallbackNTP=${KIOSK_FALLBACK_NTP:-}
+CONF
+chmod 0644 "${root}/etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf"
+install -d -m 0755 "${root}/var/lib/systemd/timesync"
+touch -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" "${root}/var/lib/systemd/timesync/clock"
+
+# Console blanking off; no first-boot growth of root (kiosk-data.service sizes root and /data).
+cmdline="${root}/boot/firmware/cmdline.txt"
+if [[ -f "${cmdline}" ]]; then
+	line="$(head -n 1 "${cmdline}")"
+	line="$(sed -E 's/(^| )resize( |$)/\1/; s/(^| )consoleblank=[0-9]+//' <<<"${line}")"
+	printf '%s consoleblank=0\n' "${line% }" >"${cmdline}"
+fi

@@ -1,0 +1,26 @@
+#!/bin/bash -e
+# Host side: the wheelhouse, the pinned fleet root and the release public keys go into the image.
+# shellcheck disable=SC2154  # ROOTFS_DIR and KIOSK_* come from pi-gen and ../../config
+
+root="${ROOTFS_DIR:?ROOTFS_DIR is not set (run from pi-gen or the dry run)}"
+wheelhouse="${KIOSK_WHEELHOUSE:?set KIOSK_WHEELHOUSE to a folder of aarch64 wheels}"
+version="${KIOSK_APP_VERSION:?set KIOSK_APP_VERSION}"
+
+compgen -G "${wheelhouse}/*.whl" >/dev/null || {
+	echo "02-app: no wheels in ${wheelhouse}" >&2
+	exit 1
+}
+[[ -f "${KIOSK_ROOT_CA:?set KIOSK_ROOT_CA}" ]] || {
+	echo "02-app: fleet root ${KIOSK_ROOT_CA} is missing (kiosk-central ca init)" >&2
+	exit 1
+}
+release="${root}/opt/madoguchi/releases/${version}"
+install -d -m 0755 "${release}/wheels"
+install -m 0644 "${wheelhouse}"/*.whl "${release}/wheels/"
+install -D -m 0644 "${KIOSK_ROOT_CA}" "${root}/etc/madoguchi/root.pem"
+install -d -m 0755 "${root}/etc/madoguchi/release-keys"
+if compgen -G "${KIOSK_RELEASE_KEYS:-/nonexistent}/*.pub" >/dev/null; then
+	install -m 0644 "${KIOSK_RELEASE_KEYS}"/*.pub "${root}/etc/madoguchi/release-keys/"
+else
+	echo "02-app: warning: no release keys in ${KIOSK_RELEASE_KEYS:-<unset>}; kiosk update apply will refuse every bundle" >&2
+fi

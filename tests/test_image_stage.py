@@ -1,0 +1,293 @@
+"""The pi-gen kiosk stage on x86: shellcheck, bats, a dry run into a root folder, unit/udev/polkit checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central_broker.pki import Pki
+from madoguchi.errors import UserError
+from provisioning.updates import build_bundle, open_bundle, sign_bundle
+from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
+from tests.release_wheels import make_wheel
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGE = REPO / "provisioning" / "image"
+STAGE = IMAGE / "stage-kiosk"
+UNITS = sorted((STAGE / "01-system" / "files" / "units").iterdir())
+EPOCH = 1767225600  # 2026-01-01, the build's SOURCE_DATE_EPOCH
+
+
+def _shell_files() -> list[Path]:
+    files = [*IMAGE.rglob("*.sh"), IMAGE / "config", *(REPO / "tests" / "provisioning").glob("*.bats")]
+    return sorted([*files, REPO / "tests" / "provisioning" / "helpers.bash"])
+
+
+def _need_root_tools() -> None:
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the image dry run needs root (mount namespace, overlayfs, chroot); run the suite as root"
+        )
+
+
+def test_every_shell_script_passes_shellcheck() -> None:
+    """GIVEN every script of the image, its config and the bats files WHEN shellchecked THEN nothing is reported."""
+    files = _shell_files()
+    assert len(files) >= 12
+    result = subprocess.run(
+        ["shellcheck", "-x", *map(str, files)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout == "", result.stdout
+
+
+def test_bats_suite_for_the_image_scripts_passes() -> None:
+    result = subprocess.run(
+        ["bats", "--tap", str(REPO / "tests" / "provisioning")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not ok" not in result.stdout
+    assert result.stdout.count("\nok ") >= 14
+
+
+def test_pi_gen_config_builds_a_japanese_arm64_image_with_the_kiosk_stage() -> None:
+    """GIVEN provisioning/image/config WHEN sourced by bash as pi-gen does THEN Japan settings and our stage."""
+    names = "RELEASE LOCALE_DEFAULT TIMEZONE_DEFAULT KEYBOARD_KEYMAP WPA_COUNTRY STAGE_LIST PUBKEY_ONLY_SSH"
+    script = f'source "{IMAGE / "config"}"; for v in {names}; do printf "%s=%s\\n" "$v" "${{!v}}"; done'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    values = dict(line.split("=", 1) for line in out.splitlines())
+    assert values["LOCALE_DEFAULT"] == "ja_JP.UTF-8"
+    assert values["TIMEZONE_DEFAULT"] == "Asia/Tokyo"
+    assert values["KEYBOARD_KEYMAP"] == "jp"
+    assert values["WPA_COUNTRY"] == "JP"
+    assert values["PUBKEY_ONLY_SSH"] == "1"
+    assert values["STAGE_LIST"].split() == ["stage0", "stage1", "stage2", str(STAGE)]
+    assert (STAGE / "EXPORT_IMAGE").is_file()
+    assert "pcscd" in (STAGE / "00-packages" / "00-packages-nr").read_text().split()
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run provisioning/image/dry-run.sh: the stage's host and chroot scripts into a root folder."""
+    _need_root_tools()
+    work = tmp_path_factory.mktemp("image")
+    wheels = make_wheel(work / "wheels", "0.9.0").parent
+    pki = Pki.init(work / "pki")
+    generate_key(work / "keys" / "release-2026.key")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(
+        KIOSK_WHEELHOUSE=str(wheels),
+        KIOSK_APP_VERSION="0.9.0",
+        KIOSK_APP_REQUIREMENT="kioskfake==0.9.0",
+        KIOSK_ROOT_CA=str(pki.dir / "root" / "root.pem"),
+        KIOSK_RELEASE_KEYS=str(work / "keys"),
+        KIOSK_NTP_SERVERS="ntp1.city.example ntp2.city.example",
+        KIOSK_PAYMENT_USB="0403:6001:A10K5XQ2",
+        KIOSK_PRINTER_USB="0416:5011",
+        SOURCE_DATE_EPOCH=str(EPOCH),
+    )
+    root = work / "root"
+    result = subprocess.run(
+        [str(IMAGE / "dry-run.sh"), str(root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path) -> None:
+    expected = {
+        **{f"etc/systemd/system/{u.name}": 0o644 for u in UNITS},
+        "usr/lib/madoguchi/kiosk-enrol.sh": 0o755,
+        "usr/lib/madoguchi/kiosk-data-setup.sh": 0o755,
+        "usr/lib/madoguchi/kiosk-data-layout.sh": 0o755,
+        "usr/lib/madoguchi/kiosk-overlay-enable.sh": 0o755,
+        "etc/systemd/system.conf.d/10-kiosk-watchdog.conf": 0o644,
+        "etc/systemd/journald.conf.d/10-kiosk-volatile.conf": 0o644,
+        "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf": 0o644,
+        "etc/udev/rules.d/70-kiosk-devices.rules": 0o644,
+        "etc/polkit-1/rules.d/60-kiosk-pcscd.rules": 0o644,
+        "etc/modprobe.d/kiosk-blacklist-usblp.conf": 0o644,
+        "etc/madoguchi/root.pem": 0o644,
+        "etc/madoguchi/release-keys/release-2026.pub": 0o644,
+    }
+    modes = {name: _mode(rootfs / name) for name in expected if (rootfs / name).exists()}
+    assert modes == expected
+    assert (
+        "RuntimeWatchdogSec=14s" in (rootfs / "etc/systemd/system.conf.d/10-kiosk-watchdog.conf").read_text()
+    )
+    assert "Storage=volatile" in (rootfs / "etc/systemd/journald.conf.d/10-kiosk-volatile.conf").read_text()
+    ntp = (rootfs / "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf").read_text()
+    assert "NTP=ntp1.city.example ntp2.city.example" in ntp
+    assert int((rootfs / "var/lib/systemd/timesync/clock").stat().st_mtime) == EPOCH
+    assert not list((rootfs / "etc/madoguchi/release-keys").glob("*.key")), (
+        "private keys never enter the image"
+    )
+
+
+def test_dry_run_turns_blanking_off_and_root_growth_off(rootfs: Path) -> None:
+    words = (rootfs / "boot/firmware/cmdline.txt").read_text().split()
+    assert "consoleblank=0" in words
+    assert "resize" not in words
+    assert "rootwait" in words
+
+
+def test_dry_run_creates_the_kiosk_user_with_its_device_groups(rootfs: Path) -> None:
+    passwd = {
+        line.split(":")[0]: line.split(":") for line in (rootfs / "etc/passwd").read_text().splitlines()
+    }
+    assert passwd["kiosk"][6] == "/usr/sbin/nologin"
+    groups = {
+        line.split(":")[0]: line.split(":")[3].split(",")
+        for line in (rootfs / "etc/group").read_text().splitlines()
+    }
+    for group in ("video", "render", "input", "dialout", "lp"):
+        assert "kiosk" in groups[group], group
+
+
+def test_dry_run_enables_the_units_and_masks_the_console(rootfs: Path) -> None:
+    system = rootfs / "etc/systemd/system"
+    for wants, unit in [
+        ("multi-user.target.wants", "kiosk-ui.service"),
+        ("multi-user.target.wants", "kiosk-enrol.service"),
+        ("multi-user.target.wants", "kiosk-overlay.service"),
+        ("multi-user.target.wants", "kiosk-data-layout.service"),
+        ("local-fs.target.wants", "kiosk-data.service"),
+        ("local-fs.target.wants", "data.mount"),
+        ("timers.target.wants", "kiosk-renew.timer"),
+        ("sysinit.target.wants", "systemd-time-wait-sync.service"),
+        ("sockets.target.wants", "pcscd.socket"),
+    ]:
+        assert (system / wants / unit).is_symlink(), f"{unit} not enabled in {wants}"
+    assert os.readlink(system / "getty@tty1.service") == "/dev/null"
+
+
+def test_dry_run_builds_the_app_venv_from_the_baked_wheels_offline(rootfs: Path) -> None:
+    release = rootfs / "opt/madoguchi/releases/0.9.0"
+    assert json.loads((release / "manifest.json").read_text())["version"] == "0.9.0"
+    out = subprocess.run(
+        [str(release / "venv/bin/python"), "-c", "import kioskfake; print(kioskfake.VERSION)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.strip() == "0.9.0"
+    assert (release / "venv/bin/pip").exists(), "updates build their venvs with this pip"
+
+
+_VERIFY = r"""
+root="$1"; scratch="$2"; shift 2
+mkdir -p "$scratch/upper" "$scratch/work"
+mount -t overlay overlay -o "lowerdir=$root/usr:/usr,upperdir=$scratch/upper,workdir=$scratch/work" "$root/usr"
+for unit in "$@"; do
+  echo "== $unit"
+  SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no --root="$root" "$unit" 2>&1
+  echo "rc=$?"
+done
+"""
+
+
+def _verify(rootfs: Path, tmp_path: Path, units: list[str]) -> dict[str, list[str]]:
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", _VERIFY, "_", str(rootfs), str(tmp_path), *units],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    report: dict[str, list[str]] = {}
+    for block in result.stdout.split("== ")[1:]:
+        name, *lines = block.strip().splitlines()
+        report[name] = lines
+    return report
+
+
+def test_every_unit_passes_systemd_analyze_verify_without_any_output(rootfs: Path, tmp_path: Path) -> None:
+    """GIVEN the dry-run root (app binaries on /data stubbed: they arrive at first boot) WHEN each unit is
+    verified THEN there is no output at all; a deliberately broken unit proves the check reports problems."""
+    stub = rootfs / "data/releases/current/venv/bin/kiosk"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    broken = rootfs / "etc/systemd/system/zz-broken.service"
+    broken.write_text("[Service]\nType=notify\nStartLimitIntervalSec=5\nExecStart=/nonexistent/kiosk\n")
+    try:
+        report = _verify(rootfs, tmp_path, [u.name for u in UNITS] + ["zz-broken.service"])
+    finally:
+        broken.unlink()
+    assert report.pop("zz-broken.service") != ["rc=0"], "the check must be able to fail"
+    assert report == {u.name: ["rc=0"] for u in UNITS}
+
+
+_UDEV = r"""
+rules="$1"
+mkdir -p /run/udev/rules.d
+mount --bind "$rules" /run/udev/rules.d
+udevadm test --action=add /sys/class/tty/tty 2>&1 | grep -F "/run/udev/rules.d/" || true
+"""
+
+
+def test_udev_rules_parse_cleanly_with_udevadm(rootfs: Path, tmp_path: Path) -> None:
+    """GIVEN the generated rules and a broken control file WHEN udevadm (Debian 12: no `verify`) loads them
+    THEN only the control file is reported."""
+    if shutil.which("udevadm") is None:
+        pytest.fail("udevadm is missing (scripts/bootstrap.sh installs the udev package)")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(rootfs / "etc/udev/rules.d/70-kiosk-devices.rules", rules)
+    (rules / "71-control.rules").write_text('SUBSYSTEM=="tty", ATTRS{idVendor}="0403", SYMLINK+="kiosk/x"\n')
+    out = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", _UDEV, "_", str(rules)],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "Reading rules file: /run/udev/rules.d/70-kiosk-devices.rules" in out
+    problems = [line for line in out.splitlines() if not line.startswith("Reading rules file")]
+    assert problems and all("71-control.rules" in line for line in problems), problems
+    generated = (rules / "70-kiosk-devices.rules").read_text()
+    assert 'ATTRS{serial}=="A10K5XQ2", SYMLINK+="kiosk/payment", GROUP="dialout", MODE="0660"' in generated
+    assert 'SYMLINK+="kiosk/printer", GROUP="lp"' in generated
+
+
+_POLKIT = """
+const fs = require("fs");
+const rules = [];
+global.polkit = { Result: { YES: "yes", NOT_HANDLED: "not_handled" }, addRule: (f) => rules.push(f) };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const ask = (id, user) => rules[0]({ id }, { user });
+console.log(JSON.stringify([
+  ask("org.debian.pcsc-lite.access_pcsc", "kiosk"), ask("org.debian.pcsc-lite.access_card", "kiosk"),
+  ask("org.debian.pcsc-lite.access_pcsc", "pi"), ask("org.freedesktop.login1.reboot", "kiosk"),
+]));
+"""
+
+
+def test_polkit_rule_lets_only_the_kiosk_user_use_the_card_reader(rootfs: Path) -> None:
+    """GIVEN the polkit rule WHEN evaluated by node as polkit would THEN kiosk may use pcscd, nobody else, nothing more."""
+    rule = rootfs / "etc/polkit-1/rules.d/60-kiosk-pcscd.rules"
+    out = subprocess.run(
+        ["node", "-e", _POLKIT, str(rule)], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == ["yes", "yes", "not_handled", "not_handled"]
+
+
+def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_key(rootfs: Path) -> None:
+    """GIVEN the image's /etc/madoguchi/release-keys WHEN bundles are opened as `kiosk update apply` does THEN
+    one signed with the centre's key verifies and one signed with another key is refused."""
+    work = rootfs.parent
+    keys = load_public_keys(rootfs / "etc/madoguchi/release-keys")
+    bundle = work / "1.0.0.tar"
+    build_bundle(work / "wheels", "1.0.0", bundle, app="kioskfake")
+    sign_bundle(bundle, load_private_key(work / "keys" / "release-2026.key"))
+    assert open_bundle(bundle, keys).manifest.version == "1.0.0"
+    sign_bundle(bundle, Ed25519PrivateKey.generate())
+    with pytest.raises(UserError, match="no valid signature"):
+        open_bundle(bundle, keys)
