@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "catalog_cmd",
     "fleet_cmd",
     "command_cmd",
+    "diagnostics_cmd",
     "schemas_cmd",
     "config_cmd",
     "ca_cmd",

@@ -19,6 +19,7 @@ from madoguchi.contracts.base import Message
 from madoguchi.contracts.messages import (
     AckMessage,
     AlertMessage,
+    DiagnosticsPart,
     DownAck,
     EventMessage,
     HealthMessage,
@@ -40,6 +41,7 @@ HANDLED: dict[Up, type[Message]] = {
     Up.ALERT: AlertMessage,
     Up.REPORTED: ReportedMessage,
     Up.ACK: AckMessage,
+    Up.DIAG: DiagnosticsPart,
 }
 
 
@@ -105,6 +107,9 @@ def dispatch(store: FleetStore, parsed: ParsedTopic, payload: bytes) -> Handled 
     if isinstance(message, ReportedMessage):
         store.record_reported(dev, message)
         return Handled("reported")
+    if isinstance(message, DiagnosticsPart):
+        store.record_diag_part(dev, message)
+        return Handled("diag")
     assert isinstance(message, AckMessage)
     store.record_ack(dev, message)
     return Handled("ack")

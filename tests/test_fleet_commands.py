@@ -50,7 +50,7 @@ def test_signed_commands_run_once_and_every_one_is_answered(
     tmp_path: Path,
 ) -> None:
     """GIVEN a kiosk WHEN the centre sends maintenance_on, collect_logs and rebirth THEN each is answered
-    ACCEPTED then DONE, health shows maintenance and a diagnostics file exists; WHEN the same command
+    ACCEPTED then DONE, health shows maintenance and the diagnostics bundle is kept on the kiosk; WHEN the same command
     is replayed, an expired one, a forged one, one for another kiosk or print_test_page (no printer
     hook) arrive THEN each is REJECTED with its reason and nothing runs."""
     dev = new_device_id()
@@ -66,7 +66,7 @@ def test_signed_commands_run_once_and_every_one_is_answered(
         assert agent.maintenance.is_set()
         wait_for(lambda: (r := central_store.device(dev)) is not None and r.health is not None
                  and r.health.maintenance, "maintenance in health")  # fmt: skip
-        assert (tmp_path / "k" / "diagnostics" / f"{logs.cmd_id}.json").is_file()
+        assert (tmp_path / "k" / "diagnostics" / f"{logs.cmd_id}.json.gz").is_file()
 
         expired, m_expired = command_message(signing_keys, dev, CommandOp.REBOOT, now=time.time() - 3600)
         other, m_other = command_message(signing_keys, new_device_id(), CommandOp.MAINTENANCE_OFF)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import threading
@@ -9,13 +10,22 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from central_broker.broker import MosquittoBroker
 from central_broker.ingest import Ingest
 from central_broker.store import DeviceStatus, FleetStore, open_store
+from central_broker.store.signed_docs import SignedRecord, catalog_document
 from madoguchi.clock import SteppableClock
 from madoguchi.config.central import local_central_config
-from madoguchi.contracts.messages import AlertMessage, Severity, StateMessage, StatsBatch, StatsItem
+from madoguchi.contracts.messages import (
+    AlertMessage,
+    DiagnosticsPart,
+    Severity,
+    StateMessage,
+    StatsBatch,
+    StatsItem,
+)
 from tests.fixtures.fleet import new_device_id
 from tests.test_fleet_stats import running_agent, wait_until
 
@@ -114,4 +124,33 @@ def test_ingest_and_fleet_command_on_postgresql(
         assert dev in result.stdout
     finally:
         ingest.stop()
+        store.close()
+
+
+def test_time_indexes_signing_records_and_diagnostics_on_postgresql(postgres_url: str) -> None:
+    """GIVEN a PostgreSQL store THEN statistics carry BRIN indexes on device and arrival time; signing
+    records are replaced in place and a diagnostics part delivered twice is stored once."""
+    store = open_store(postgres_url)
+    try:
+        with store.engine.connect() as conn:
+            indexes = dict(
+                conn.execute(
+                    text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'kiosk_stat'")
+                ).all()
+            )
+        assert "USING brin (ts)" in indexes["ix_kiosk_stat_ts_brin"]
+        assert "USING brin (received_at)" in indexes["ix_kiosk_stat_received_brin"]
+
+        store.record_signed(SignedRecord(catalog_document(3), 3, "b" * 64, 10, 1_000, 2_000))
+        store.record_signed(SignedRecord(catalog_document(3), 3, "b" * 64, 10, 5_000, 9_000))
+        (record,) = [r for r in store.signed_documents() if r.name == catalog_document(3)]
+        assert (record.signed_at, record.expires) == (5_000, 9_000)
+
+        dev = new_device_id()
+        part = DiagnosticsPart(cmd_id="c1", part=0, parts=1, data=base64.b64encode(b"gz").decode(), ts=1)
+        store.record_diag_part(dev, part)
+        store.record_diag_part(dev, part)
+        assert store.diagnostics_bundle(dev, "c1") == b"gz"
+        assert [(r.parts, r.received, r.size) for r in store.diagnostics(dev)] == [(1, 1, 2)]
+    finally:
         store.close()

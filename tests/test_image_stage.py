@@ -121,6 +121,7 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
         "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf": 0o644,
         "etc/udev/rules.d/70-kiosk-devices.rules": 0o644,
         "etc/polkit-1/rules.d/60-kiosk-pcscd.rules": 0o644,
+        "etc/polkit-1/rules.d/61-kiosk-reboot.rules": 0o644,
         "etc/modprobe.d/kiosk-blacklist-usblp.conf": 0o644,
         "etc/madoguchi/root.pem": 0o644,
         "etc/madoguchi/release-keys/release-2026.pub": 0o644,
@@ -277,6 +278,30 @@ def test_polkit_rule_lets_only_the_kiosk_user_use_the_card_reader(rootfs: Path) 
         ["node", "-e", _POLKIT, str(rule)], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == ["yes", "yes", "not_handled", "not_handled"]
+
+
+_POLKIT_REBOOT = """
+const fs = require("fs");
+const rules = [];
+global.polkit = { Result: { YES: "yes", NOT_HANDLED: "not_handled" }, addRule: (f) => rules.push(f) };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const ask = (id, user) => rules[0]({ id }, { user });
+console.log(JSON.stringify([
+  ask("org.freedesktop.login1.reboot", "kiosk"), ask("org.freedesktop.login1.reboot-multiple-sessions", "kiosk"),
+  ask("org.freedesktop.login1.power-off", "kiosk"), ask("org.freedesktop.login1.reboot-ignore-inhibit", "kiosk"),
+  ask("org.freedesktop.login1.reboot", "pi"),
+]));
+"""
+
+
+def test_polkit_rule_lets_the_kiosk_user_reboot_and_nothing_more(rootfs: Path) -> None:
+    """GIVEN the reboot polkit rule WHEN evaluated as polkit would THEN kiosk may reboot (the centre's signed
+    `reboot` command), but not power off or override inhibitors, and no other user gains anything."""
+    rule = rootfs / "etc/polkit-1/rules.d/61-kiosk-reboot.rules"
+    out = subprocess.run(
+        ["node", "-e", _POLKIT_REBOOT, str(rule)], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == ["yes", "yes", "not_handled", "not_handled", "not_handled"]
 
 
 def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_key(rootfs: Path) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "CatalogRelease",
     "body_topic",
     "build_release",
+    "sign_catalog_documents",
 ]
 
 BODY_TOPIC_PREFIX = f"{PREFIX}/fleet/catalog/body/"
@@ -56,6 +57,7 @@ class CatalogRelease:
     sha256: str
     manifest: Envelope
     desired: Envelope
+    signed_at: float  # epoch seconds the documents were signed (the re-signing clock starts here)
 
     @property
     def version(self) -> int:
@@ -85,20 +87,30 @@ def build_release(
         )
     now = time.time() if now is None else now
     digest = hashlib.sha256(body).hexdigest()
+    manifest, desired = sign_catalog_documents(catalog.version, digest, len(body), key, now, lifetime_s)
+    return CatalogRelease(
+        catalog=catalog, body=body, sha256=digest, manifest=manifest, desired=desired, signed_at=now
+    )
+
+
+def sign_catalog_documents(
+    version: int, sha256: str, length: int, key: Ed25519PrivateKey, now: float, lifetime_s: float
+) -> tuple[Envelope, Envelope]:
+    """The signed manifest and `down/desired` of one catalog release, valid `lifetime_s` from `now`.
+
+    Signing the same release again later gives documents with a later expiry only: a kiosk already
+    running it ignores the new desired document (same version and hash), a kiosk that was offline can
+    still install it.
+    """
     expires = int((now + lifetime_s) * 1000)
     manifest = ManifestDocument(
-        version=catalog.version,
+        version=version,
         expires=expires,
-        files=[ManifestFile(name=CATALOG_FILE_NAME, sha256=digest, length=len(body))],
+        files=[ManifestFile(name=CATALOG_FILE_NAME, sha256=sha256, length=length)],
     )
-    ref = CatalogRef(
-        version=catalog.version, sha256=digest, length=len(body), url=f"mqtt:{body_topic(digest)}"
-    )
+    ref = CatalogRef(version=version, sha256=sha256, length=length, url=f"mqtt:{body_topic(sha256)}")
     desired = DesiredDocument(catalog=ref, expires=expires)
-    return CatalogRelease(
-        catalog=catalog,
-        body=body,
-        sha256=digest,
-        manifest=sign(PayloadType.MANIFEST, manifest.to_bytes(), key),
-        desired=sign(PayloadType.DESIRED, desired.to_bytes(), key),
+    return (
+        sign(PayloadType.MANIFEST, manifest.to_bytes(), key),
+        sign(PayloadType.DESIRED, desired.to_bytes(), key),
     )

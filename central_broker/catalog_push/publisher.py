@@ -19,12 +19,14 @@ from paho.mqtt.properties import Properties
 from central_broker.catalog_push.documents import CatalogRelease, body_topic
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.store import FleetStore
+from central_broker.store.signed_docs import KEYS_DOCUMENT, SignedRecord, catalog_document
 from madoguchi.config.broker import BrokerConfig
+from madoguchi.contracts.signed import Envelope, KeysDocument, ManifestDocument
 from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS, Down, down
 from madoguchi.errors import UserError
 from madoguchi.mqtt_client import make_client, reason_text
 
-__all__ = ["Outgoing", "PublishResult", "publish_documents", "publish_release"]
+__all__ = ["Outgoing", "PublishResult", "publish_documents", "publish_release", "record_signing"]
 
 _logger = logging.getLogger(__name__)
 
@@ -102,6 +104,27 @@ def _expiry(seconds: int | None) -> Properties | None:
     return props
 
 
+def record_signing(store: FleetStore, release: CatalogRelease | None, keys_envelope: Envelope | None) -> None:
+    """Remember when the release's documents and the keys document were signed (for re-signing)."""
+    if release is not None:
+        manifest = ManifestDocument.from_bytes(release.manifest.body())
+        store.record_signed(
+            SignedRecord(
+                catalog_document(release.version),
+                release.version,
+                release.sha256,
+                len(release.body),
+                int(release.signed_at * 1000),
+                manifest.expires,
+            )
+        )
+    if keys_envelope is not None:
+        document = KeysDocument.from_bytes(keys_envelope.body())
+        store.record_signed(
+            SignedRecord(KEYS_DOCUMENT, document.version, None, None, store.now_ms(), document.expires)
+        )
+
+
 def publish_release(
     broker: BrokerConfig,
     keys: SigningKeys,
@@ -115,8 +138,9 @@ def publish_release(
             f"no kiosk to send catalog version {release.version} to",
             "name them with --devices, or let the kiosks connect once so the store knows them",
         )
+    keys_envelope = keys.keys_document()
     messages = [
-        Outgoing(FLEET_KEYS, keys.keys_document().to_bytes()),
+        Outgoing(FLEET_KEYS, keys_envelope.to_bytes()),
         Outgoing(body_topic(release.sha256), release.body),
         Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()),
     ]
@@ -124,5 +148,6 @@ def publish_release(
     publish_documents(broker, messages)
     if store is not None:
         store.record_desired(list(device_ids), release.version, release.sha256)
+        record_signing(store, release, keys_envelope)
     _logger.info("catalog version %d published to %d kiosks", release.version, len(device_ids))
     return PublishResult(release.version, release.sha256, len(release.body), tuple(device_ids), len(messages))

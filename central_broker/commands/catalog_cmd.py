@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     catalog_push_cmd.add_keys(sub)
     catalog_push_cmd.add_publish(sub)
     catalog_push_cmd.add_status(sub)
+    catalog_push_cmd.add_refresh(sub)
 
 
 def _add_at(parser: argparse.ArgumentParser) -> None:

@@ -11,13 +11,14 @@ import argparse
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.catalog_push.refresh import refresh_documents
 from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.config.central import CentralConfig, load_central_config
 from madoguchi.contracts.base import municipality_of
 from madoguchi.errors import UserError
 
-__all__ = ["add_keys", "add_publish", "add_status"]
+__all__ = ["add_keys", "add_publish", "add_refresh", "add_status"]
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -148,4 +149,42 @@ def _status(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     emit({"devices": [r.to_dict() for r in rows]}, args.json, text)
+    return 0
+
+
+def add_refresh(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`catalog refresh`."""
+    parser = sub.add_parser(
+        "refresh",
+        help="re-sign and re-publish catalog documents and fleet/keys before they expire",
+        description="Sign again, with a later expiry, every retained catalog manifest and down/desired "
+        "document past half of its 14-day lifetime (same version and hash: kiosks running it do "
+        "nothing), and fleet/keys past half of its year when the root key is at hand. "
+        "`kiosk-central serve` does this every hour when [web] signing_keys_dir is set; run this "
+        "command from a timer otherwise, and with --root-key where the root key is kept offline.",
+    )
+    _config_option(parser)
+    parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+    parser.add_argument("--root-key", type=Path, help="root key file when it is not in the key folder")
+    parser.add_argument("--force", action="store_true", help="re-sign everything now, due or not")
+    add_json_flag(parser)
+    parser.set_defaults(func=_refresh)
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    config = load_central_config(args.config)
+    if args.root_key is not None and not args.root_key.is_file():
+        raise UserError(f"no root key at {args.root_key}", "give the path of root.key")
+    keys = SigningKeys(_keys_dir(args, config), root_key=args.root_key)
+    store = open_store(config.central.store_url)
+    try:
+        report = refresh_documents(config.broker, keys, store, force=args.force)
+    finally:
+        store.close()
+    versions = ", ".join(str(v) for v in report.catalogs) or "none"
+    text = f"catalog versions re-signed: {versions} ({report.desired} kiosk documents)"
+    if report.keys_version is not None:
+        text += f"; fleet/keys re-signed as version {report.keys_version}"
+    text += "".join(f"\nwarning: {w}" for w in report.warnings)
+    emit(report.to_dict(), args.json, text)
     return 0

@@ -7,8 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
+from central_broker.catalog_push.refresh import RefreshLoop
+from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
-from central_broker.store import open_store
+from central_broker.store import FleetStore, open_store
 from central_broker.web.services import CentralServices
 from madoguchi.config.central import CentralConfig, load_central_config, local_central_config
 from madoguchi.errors import UserError
@@ -60,10 +62,13 @@ def _serve(args: argparse.Namespace) -> int:
     store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
     ingest = Ingest(store, config.broker)
     services = CentralServices(config, store, web_port=args.web_port)
+    refresher = _refresher(config, store)
     try:
         with stop_on_signals() as stop:
             ingest.start()
             services.start()
+            if refresher is not None:
+                refresher.start()
             print(
                 f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}, "
                 f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
@@ -72,7 +77,18 @@ def _serve(args: argparse.Namespace) -> int:
             )
             stop.wait()
     finally:
+        if refresher is not None:
+            refresher.stop()
         services.stop()
         ingest.stop()
         store.close()
     return 0
+
+
+def _refresher(config: CentralConfig, store: FleetStore) -> RefreshLoop | None:
+    """Hourly re-signing of retained fleet documents, when the signing keys are configured."""
+    folder = config.web.signing_keys_dir
+    if folder is None or not (folder / "catalog.key").is_file():
+        _logger.info("no signing keys configured: retained catalog documents are not re-signed by serve")
+        return None
+    return RefreshLoop(config.broker, SigningKeys(folder), store)

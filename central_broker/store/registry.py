@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from central_broker.store.diagnostics import DiagnosticsStore
 from central_broker.store.engine import create_store_engine, sqlite_path
 from central_broker.store.models import (
     DEFAULT_STALE_AFTER_S,
@@ -27,6 +28,7 @@ from central_broker.store.models import (
 )
 from central_broker.store.presence import apply_birth, apply_health, apply_offline, state_detail
 from central_broker.store.schema import kiosk_event, kiosk_health, kiosk_state, metadata
+from central_broker.store.signed_docs import SignedDocumentStore
 from central_broker.store.telemetry import TelemetryStore
 from madoguchi.contracts.messages import HealthMessage, StateMessage
 from madoguchi.errors import ConfigError
@@ -38,7 +40,7 @@ _logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 
-class FleetStore(TelemetryStore):
+class FleetStore(TelemetryStore, SignedDocumentStore, DiagnosticsStore):
     """Central store of the fleet: presence, latest health, registry events and (from
     `TelemetryStore`) statistics, device events, alerts, reported versions, acks and rollout.
 

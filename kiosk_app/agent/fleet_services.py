@@ -9,20 +9,24 @@ a kiosk never runs unsigned catalogs or commands.
 
 from __future__ import annotations
 
-import json
 import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk_app.agent.catalog_install import CatalogInstall
 from kiosk_app.agent.catalog_update import CatalogUpdater
+from kiosk_app.agent.diagnostics import LogSource, collect_logs_operation
 from kiosk_app.agent.kill_switch import KillSwitch
 from kiosk_app.agent.link import FleetAgent
 from kiosk_app.agent.remote_commands import CommandRunner, Operation
 from kiosk_app.agent.system import clock_synced
 from kiosk_app.agent.trust import TrustStore, load_root_keys
-from madoguchi.contracts.messages import Severity
 from madoguchi.contracts.signed import CommandDocument, CommandOp
 
 __all__ = ["FleetServices", "attach_fleet_services", "root_keys_dir"]
@@ -46,24 +50,41 @@ class FleetServices:
     kill_switch: KillSwitch
 
 
-def _diagnostics(agent: FleetAgent, folder: Path) -> Operation:
-    def collect(command: CommandDocument) -> str:
+def _flush(agent: FleetAgent) -> Operation:
+    def flush(_command: CommandDocument) -> str:
+        agent.telemetry.flush_events()
+        agent.telemetry.sender.drain_now()
+        agent.request_health()
         fill = agent.telemetry.outbox.fill()
-        report = {
-            "device_id": agent.device_id,
-            "cmd_id": command.cmd_id,
-            "health": json.loads(agent.health().to_bytes()),
-            "health_ring": [json.loads(h) for h in agent.telemetry.outbox.health_ring(60)],
-            "outbox": fill.__dict__,
-            "alerts": {k: json.loads(v.to_bytes()) for k, v in agent.telemetry.active_alerts().items()},
-        }
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{command.cmd_id}.json"
-        path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-        agent.emit_event("diagnostics_collected", Severity.INFO, f"saved on the kiosk as {path.name}")
-        return f"diagnostics saved on the kiosk: {path}"
+        return f"outbox draining now: {fill.stats_rows} statistics and {fill.event_rows} events waiting"
 
-    return collect
+    return flush
+
+
+def _reboot(agent: FleetAgent, reboot: Callable[[], None]) -> Operation:
+    def run(_command: CommandDocument) -> str:
+        def later() -> None:
+            time.sleep(1.0)  # let DONE reach the broker first
+            agent.restart_requested.set()
+            agent.stop()  # explicit offline ("shutdown") before the reboot
+            reboot()
+
+        threading.Thread(target=later, name="reboot", daemon=True).start()
+        return "rebooting in 1 s"
+
+    return run
+
+
+def systemd_reboot() -> Callable[[], None] | None:
+    """`systemctl --no-block reboot` when running under systemd (allowed by the image's polkit rule)."""
+    systemctl = shutil.which("systemctl")
+    if systemctl is None or not os.environ.get("INVOCATION_ID"):
+        return None
+
+    def reboot() -> None:
+        subprocess.run([systemctl, "--no-block", "reboot"], check=False, timeout=30)
+
+    return reboot
 
 
 def attach_fleet_services(
@@ -72,8 +93,15 @@ def attach_fleet_services(
     extra_operations: Mapping[CommandOp, Operation] | None = None,
     idle: Callable[[], bool] = lambda: True,
     clock_is_synced: Callable[[], bool] = clock_synced,
+    reboot: Callable[[], None] | None = None,
+    log_source: LogSource | None = None,
 ) -> FleetServices:
-    """Build and route catalog updates, commands and the kill switch for `agent`."""
+    """Build and route catalog updates, commands and the kill switch for `agent`.
+
+    `reboot` restarts the machine (default: systemd's, when running under systemd; without one the
+    `reboot` command is refused as not available); `log_source` gives the log lines `collect_logs`
+    uploads (default: the kiosk units' journal, else `<data_dir>/logs/`).
+    """
     data = agent.config.kiosk.data_dir
     clock = agent.clock
     roots = load_root_keys(root_keys_dir(data))
@@ -116,9 +144,13 @@ def attach_fleet_services(
         CommandOp.RESTART_APP: restart,
         CommandOp.MAINTENANCE_ON: maintenance(True),
         CommandOp.MAINTENANCE_OFF: maintenance(False),
-        CommandOp.COLLECT_LOGS: _diagnostics(agent, data / "diagnostics"),
+        CommandOp.COLLECT_LOGS: collect_logs_operation(agent, data / "diagnostics", log_source),
+        CommandOp.FLUSH: _flush(agent),
         **(extra_operations or {}),
     }
+    reboot = reboot or systemd_reboot()
+    if reboot is not None:
+        operations[CommandOp.REBOOT] = _reboot(agent, reboot)
     commands = CommandRunner(
         agent.device_id,
         trust,

@@ -7,7 +7,9 @@ App: `emit_statistic`, `emit_event`, `raise_alert`, `clear_alert`, `maintenance`
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -15,7 +17,11 @@ import paho.mqtt.client as mqtt
 from kiosk_app.agent.telemetry import Telemetry
 from madoguchi.contracts.messages import Severity, StatsItem
 
-__all__ = ["AgentHooks", "Clock", "Downlink"]
+__all__ = ["BACKLOG_MAX", "AgentHooks", "Clock", "Downlink"]
+
+_logger = logging.getLogger(__name__)
+
+BACKLOG_MAX = 200  # control messages (acks, diagnostics, births) held while paho's queue is full
 
 Clock = Callable[[], float]
 Downlink = Callable[[str, bytes], bool]  # handles one downlink message; False if not its topic
@@ -33,6 +39,8 @@ class AgentHooks:
     _downlinks: list[Downlink]
     _ticks: list[Callable[[], None]]
     _health_due: threading.Event
+    _backlog: deque[tuple[str, bytes, int, bool]]
+    _backlog_lock: threading.Lock
 
     def _birth(self, client: mqtt.Client) -> None:  # pragma: no cover - provided by FleetAgent
         raise NotImplementedError
@@ -58,6 +66,10 @@ class AgentHooks:
             self.maintenance.clear()
         self._health_due.set()
 
+    def request_health(self) -> None:
+        """Send health at the next tick (e.g. after the `flush` command)."""
+        self._health_due.set()
+
     def subscribe(self, topic: str) -> None:
         """Subscribe (QoS 1) through this agent's session."""
         if self._client is not None:
@@ -73,14 +85,42 @@ class AgentHooks:
         self._downlinks.append(handler)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
-        """Publish through this agent's session; False when there is no client (not started)."""
+        """Publish through this agent's session; False when there is no client (not started).
+
+        paho's queue is capped small (contract §4: statistics wait in the outbox, not in RAM), so a
+        burst — several commands answered back to back, a diagnostics upload — can fill it. Such
+        messages are then held in order in a bounded backlog and sent as PUBACKs free the queue
+        (every tick), instead of being dropped.
+        """
         client = self._client
         if client is None:
             return False
-        return client.publish(topic, payload, qos=qos, retain=retain).rc in (
-            mqtt.MQTT_ERR_SUCCESS,
-            mqtt.MQTT_ERR_NO_CONN,
-        )
+        with self._backlog_lock:
+            if self._backlog:
+                return self._hold(topic, payload, qos, retain)
+            rc = client.publish(topic, payload, qos=qos, retain=retain).rc
+            if rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+                return self._hold(topic, payload, qos, retain)
+        return rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
+
+    def _hold(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
+        if len(self._backlog) >= BACKLOG_MAX:
+            _logger.warning("publish backlog full (%d); %s not sent", BACKLOG_MAX, topic)
+            return False
+        self._backlog.append((topic, payload, qos, retain))
+        return True
+
+    def flush_backlog(self) -> None:
+        """Send held messages while paho's queue has room."""
+        client = self._client
+        if client is None:
+            return
+        with self._backlog_lock:
+            while self._backlog:
+                topic, payload, qos, retain = self._backlog[0]
+                if client.publish(topic, payload, qos=qos, retain=retain).rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+                    return
+                self._backlog.popleft()
 
     def rebirth(self) -> None:
         """Publish birth and `up/reported` again (command `rebirth`, or after a catalog change)."""

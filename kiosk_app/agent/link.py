@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -114,6 +115,8 @@ class FleetAgent(AgentHooks):
         self._started = time.monotonic()
         self._client: mqtt.Client | None = None
         self._health_due = threading.Event()
+        self._backlog = deque()
+        self._backlog_lock = threading.Lock()
         self._last_health_at = float("-inf")
         self._last_devices: DeviceHealth | None = None
         self._offline_since: float | None = time.monotonic()
@@ -263,6 +266,7 @@ class FleetAgent(AgentHooks):
             self._offline_since = time.monotonic()
             self.start()
             return
+        self.flush_backlog()
         self.telemetry.tick()
         for hook in self._ticks:
             hook()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from madoguchi.contracts.messages import MAX_STATS_BYTES, MAX_STATS_ITEMS, EventMessage, StatsBatch, StatsItem
+from madoguchi.sqlite import connect_durable
 
 __all__ = ["DEFAULT_MAX_AGE_S", "DEFAULT_MAX_BYTES", "Outbox", "OutboxFill", "PendingEvent"]
 
@@ -95,10 +96,7 @@ class Outbox:
         self.max_age_s = max_age_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = connect_durable(path, timeout=5.0, check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._bytes = self._measure()
 

@@ -95,6 +95,12 @@ class StatsSender:
             self._start_at = self._clock() + max(0.0, self._start_delay())
         self.pump()
 
+    def drain_now(self) -> None:
+        """Skip the remaining start delay (the `flush` command) and send the next batch if allowed."""
+        with self._lock:
+            self._start_at = min(self._start_at, self._clock())
+        self.pump()
+
     def on_disconnect(self) -> None:
         """Connection lost: nothing is in flight any more."""
         with self._lock:

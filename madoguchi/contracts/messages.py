@@ -12,6 +12,8 @@ from madoguchi.contracts.base import ContractError, Message
 from madoguchi.contracts.topics import Down, Up
 
 __all__ = [
+    "DIAG_MAX_PARTS",
+    "DIAG_PART_BYTES",
     "MAX_STATS_BYTES",
     "MAX_STATS_ITEMS",
     "PERSONAL_KEYS",
@@ -21,6 +23,7 @@ __all__ = [
     "CommandAckStatus",
     "ComponentHealth",
     "ComponentStatus",
+    "DiagnosticsPart",
     "DownAck",
     "EventMessage",
     "HealthMessage",
@@ -237,6 +240,24 @@ class AckMessage(Message):
         return value
 
 
+DIAG_PART_BYTES = 48 * 1024  # raw bytes per part: base64 keeps each message under the 64 KB batch limit
+DIAG_MAX_PARTS = 8  # a bundle is at most 384 KB compressed
+
+
+class DiagnosticsPart(Message):
+    """`up/diag`: one part of a gzip-compressed JSON diagnostics bundle answering `collect_logs`.
+
+    Bundles carry component status, outbox fill, alerts and recent log lines with long digit runs
+    masked; never personal data (logs never hold it; the mask is a second line of defence).
+    """
+
+    cmd_id: str = Field(min_length=1, max_length=64)
+    part: int = Field(ge=0, lt=DIAG_MAX_PARTS)
+    parts: int = Field(ge=1, le=DIAG_MAX_PARTS)
+    data: str = Field(min_length=1, max_length=(DIAG_PART_BYTES * 4) // 3 + 4, description="base64")
+    ts: int = Field(ge=0)
+
+
 class DownAck(Message):
     """`down/ack`: the ingest committed every statistic up to `through_seq`."""
 
@@ -258,6 +279,7 @@ _MODELS: dict[Up | Down, type[Message]] = {
     Up.ALERT: AlertMessage,
     Up.REPORTED: ReportedMessage,
     Up.ACK: AckMessage,
+    Up.DIAG: DiagnosticsPart,
     Down.ACK: DownAck,
 }
 

@@ -22,6 +22,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "mqtt-v1/alert": messages.AlertMessage,
     "mqtt-v1/reported": messages.ReportedMessage,
     "mqtt-v1/ack": messages.AckMessage,
+    "mqtt-v1/diag": messages.DiagnosticsPart,
     "mqtt-v1/down-ack": messages.DownAck,
     "mqtt-v1/host-state": messages.HostState,
     "mqtt-v1/rpc-request": rpc.RpcRequest,

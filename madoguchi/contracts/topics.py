@@ -47,6 +47,7 @@ class Up(enum.StrEnum):
     REPORTED = "reported"
     ACK = "ack"
     RPC = "rpc"
+    DIAG = "diag"  # project addition: diagnostics bundles answering `collect_logs` (docs/fleet-link.md)
 
 
 class Down(enum.StrEnum):

@@ -17,6 +17,7 @@ install -D -m 0644 "${files}/conf/10-kiosk-watchdog.conf" "${root}/etc/systemd/s
 install -D -m 0644 "${files}/conf/10-kiosk-volatile.conf" "${root}/etc/systemd/journald.conf.d/10-kiosk-volatile.conf"
 install -D -m 0644 "${files}/conf/kiosk-blacklist-usblp.conf" "${root}/etc/modprobe.d/kiosk-blacklist-usblp.conf"
 install -D -m 0644 "${files}/conf/60-kiosk-pcscd.rules" "${root}/etc/polkit-1/rules.d/60-kiosk-pcscd.rules"
+install -D -m 0644 "${files}/conf/61-kiosk-reboot.rules" "${root}/etc/polkit-1/rules.d/61-kiosk-reboot.rules"
 
 # Stable device names: /dev/kiosk/{payment,printer,scanner}.
 install -d -m 0755 "${root}/etc/udev/rules.d"
