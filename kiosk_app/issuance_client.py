@@ -29,9 +29,13 @@ from madoguchi.contracts.issuance import (
     BeginResult,
     ConfirmOutcome,
     ConfirmResult,
+    IncidentKind,
+    IncidentParams,
+    IncidentResult,
     IssueResult,
     Method,
     OptionsResult,
+    PrepareResult,
     Refusal,
     b64d,
     b64e,
@@ -70,6 +74,7 @@ class KioskSession:
     nonce: bytes
     expires_ms: int
     cert_fp: str = ""
+    total_yen: int | None = None  # what the last `prepare` said to charge
 
     def __repr__(self) -> str:
         return "KioskSession(<secret>)"
@@ -175,22 +180,55 @@ class IssuanceClient:
         """What the resident may have now, and what is refused with reasons."""
         return OptionsResult.model_validate(self._call(Method.OPTIONS, {"session_id": session.session_id}))
 
+    def prepare(
+        self,
+        session: KioskSession,
+        type_id: str,
+        *,
+        choices: dict[str, str] | None = None,
+        copies: int = 1,
+    ) -> PrepareResult:
+        """Before payment: check the request and let the service render it while the resident pays.
+
+        Returns the amount to charge (fee in force × copies); raises `RpcError` when refused.
+        """
+        params = {
+            "session_id": session.session_id,
+            "type_id": type_id,
+            "choices": choices or {},
+            "copies": copies,
+        }
+        result = PrepareResult.model_validate(self._call(Method.PREPARE, params))
+        session.total_yen = result.total_yen
+        return result
+
     def issue(
         self,
         session: KioskSession,
         type_id: str,
         payment_ref: str,
         *,
+        amount_yen: int | None = None,
         choices: dict[str, str] | None = None,
         copies: int = 1,
     ) -> PrintableDocument:
-        """Get the document and check its binding; raise `DocumentRejected` when it is not this session's."""
+        """Get the document and check its binding; raise `DocumentRejected` when it is not this session's.
+
+        `amount_yen` is what the terminal approved; the service refuses a mismatch with the fee ×
+        copies (and opens an incident). Without it, the amount of this session's last `prepare` is used
+        (preparing first if there was none) — only for callers that charged exactly that.
+        """
+        if amount_yen is None:
+            amount_yen = session.total_yen
+            if amount_yen is None:
+                amount_yen = self.prepare(session, type_id, choices=choices, copies=copies).total_yen
         params = {
             "session_id": session.session_id,
             "type_id": type_id,
             "choices": choices or {},
             "copies": copies,
             "payment_ref": payment_ref,
+            "amount_yen": amount_yen,
         }
         result = IssueResult.model_validate(self._call(Method.ISSUE, params))
         pdf = bytearray(b64d(result.pdf, "pdf"))
@@ -201,6 +239,29 @@ class IssuanceClient:
                 pdf[i] = 0
             raise
         return PrintableDocument(result.binding.serial, result.copies, result.qr, result.reprint, pdf)
+
+    def report_incident(
+        self,
+        kind: IncidentKind,
+        *,
+        session: KioskSession | None = None,
+        serial: str | None = None,
+        payment_ref: str | None = None,
+        detail: str = "",
+    ) -> int:
+        """Open an incident for staff (R-12): a failed print, an unknown payment, a card left behind.
+
+        `detail` must not hold personal data. Returns the incident id to show the resident.
+        """
+        params = IncidentParams(
+            kind=kind,
+            session_id=None if session is None else session.session_id,
+            serial=serial,
+            payment_ref=payment_ref,
+            detail=detail,
+        )
+        result = IncidentResult.model_validate(self._call(Method.INCIDENT, params.model_dump(mode="json")))
+        return result.incident_id
 
     def check_binding(self, session: KioskSession, result: IssueResult, pdf: bytes | bytearray) -> None:
         """Raise `DocumentRejected` unless `result` is signed and bound to this session, nonce, card and device."""

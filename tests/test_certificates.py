@@ -30,6 +30,7 @@ EXPECTED = {
     CertificateKind.INKAN: ("印鑑登録証明書", "登録番号", "𠮷田 髙志"),
     CertificateKind.SHOTOKU: ("所得・課税証明書", "合計所得金額", "5,200,000円"),
     CertificateKind.KOSEKI: ("戸籍全部事項証明書", "身分事項", "𠮷田 一郎"),
+    CertificateKind.FUHYO: ("戸籍の附票の写し", "住所を定めた日", "見本県見本市旧町1番地", "𠮷田 花子"),
 }
 
 

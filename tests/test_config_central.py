@@ -82,3 +82,29 @@ def test_local_central_defaults_use_sqlite_in_data_dir(tmp_path: Path) -> None:
     config = local_central_config(tmp_path, "mqtt://127.0.0.1:1883")
     assert config.central.sqlite_path == tmp_path / "central.db"
     assert config.broker.port == 1883 and not config.broker.tls
+
+
+def test_issuance_section_needs_trust_anchors_and_names_missing_files(tmp_path: Path) -> None:
+    """GIVEN an [issuance] section with a missing signing key, then without JPKI CA and CRL WHEN loaded THEN
+    each problem is reported with how to fix it; with demo = true and the files present it loads."""
+    base = '[central]\ndata_dir = "state"\nstore_url = "sqlite:///c.db"\n[broker]\nurl = "mqtt://127.0.0.1:1883"\n'
+    path = tmp_path / "central.toml"
+    path.write_text(
+        base + '[issuance]\nsigning_key = "sign.pem"\naudit_key = "audit.key"\n', encoding="utf-8"
+    )
+    (tmp_path / "audit.key").write_text("x")
+    with pytest.raises(ConfigFileError) as caught:
+        load_central_config(path)
+    assert "signing_key" in str(caught.value) and "file does not exist" in str(caught.value)
+    (tmp_path / "sign.pem").write_text("x")
+    with pytest.raises(ConfigFileError) as caught:
+        load_central_config(path)
+    assert "no JPKI CA certificate or CRL" in str(caught.value) and "jpki_ca" in str(caught.value)
+
+    path.write_text(
+        base + '[issuance]\nsigning_key = "sign.pem"\naudit_key = "audit.key"\ndemo = true\n',
+        encoding="utf-8",
+    )
+    config = load_central_config(path)
+    assert config.issuance is not None and config.issuance.signing_key == tmp_path / "sign.pem"
+    assert config.issuance.render_processes == 0 and config.issuance.reprint_window_s == 600

@@ -260,7 +260,13 @@ def test_document_of_another_session_is_never_printed(
     kiosk_a, kiosk_b = issuance_kiosk("jp-999999-k31"), issuance_kiosk("jp-999999-k32")
     session_a = _authenticated(env, kiosk_a)
     session_b = _authenticated(env, kiosk_b, ANOTHER)
-    params = {"session_id": session_a.session_id, "type_id": "juminhyo", "payment_ref": "P-9"}
+    total = kiosk_a.prepare(session_a, "juminhyo").total_yen
+    params = {
+        "session_id": session_a.session_id,
+        "type_id": "juminhyo",
+        "payment_ref": "P-9",
+        "amount_yen": total,
+    }
     result_a = IssueResult.model_validate(kiosk_a.rpc.call("certificate.issue", params))
     pdf = b64d(result_a.pdf, "pdf")
     kiosk_a.check_binding(session_a, result_a, pdf)  # genuine for A

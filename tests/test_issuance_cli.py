@@ -38,7 +38,15 @@ def _issued(env: IssuanceEnv) -> IssueResult:
         ),
     )
     return env.service.issue(
-        DEVICE, IssueParams(session_id=begun.session_id, type_id="kazei", payment_ref="P")
+        DEVICE,
+        IssueParams(
+            session_id=begun.session_id,
+            type_id="kazei",
+            payment_ref="P",
+            amount_yen=env.service.settings.catalog.certificate_type("kazei")
+            .fee_for(env.service.now())
+            .amount_yen,
+        ),
     )
 
 

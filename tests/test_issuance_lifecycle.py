@@ -44,8 +44,18 @@ def _session(env: IssuanceEnv, persona: Persona = ADULT, device: str = DEVICE) -
     return begun.session_id
 
 
+def _fee(env: IssuanceEnv, type_id: str, copies: int = 1) -> int:
+    """What the catalog charges now."""
+    return (
+        env.service.settings.catalog.certificate_type(type_id).fee_for(env.service.now()).amount_yen * copies
+    )
+
+
 def _issue(env: IssuanceEnv, session_id: str, ref: str = "PAY-1", device: str = DEVICE) -> IssueResult:
-    return env.service.issue(device, IssueParams(session_id=session_id, type_id="juminhyo", payment_ref=ref))
+    params = IssueParams(
+        session_id=session_id, type_id="juminhyo", payment_ref=ref, amount_yen=_fee(env, "juminhyo")
+    )
+    return env.service.issue(device, params)
 
 
 def _confirm(env: IssuanceEnv, session_id: str, serial: str, outcome: ConfirmOutcome) -> str:
@@ -76,7 +86,13 @@ def test_other_payment_cannot_reuse_session(issuance_env: IssuanceEnv) -> None:
     _issue(issuance_env, session_id)
     with pytest.raises(IssuanceError) as caught:
         issuance_env.service.issue(
-            DEVICE, IssueParams(session_id=session_id, type_id="kazei", payment_ref="PAY-2")
+            DEVICE,
+            IssueParams(
+                session_id=session_id,
+                type_id="kazei",
+                payment_ref="PAY-2",
+                amount_yen=_fee(issuance_env, "kazei"),
+            ),
         )
     assert caught.value.code is RpcErrorCode.CONFLICT
 
@@ -174,7 +190,12 @@ def test_render_after_deadline_issues_nothing(issuance_env: IssuanceEnv) -> None
     """GIVEN a request whose deadline passes during rendering WHEN it ends THEN nothing is stored or sent, and a
     retry in the same session still works."""
     session_id = _session(issuance_env)
-    params = IssueParams(session_id=session_id, type_id="juminhyo", payment_ref="PAY-1")
+    params = IssueParams(
+        session_id=session_id,
+        type_id="juminhyo",
+        payment_ref="PAY-1",
+        amount_yen=_fee(issuance_env, "juminhyo"),
+    )
     with pytest.raises(IssuanceError) as caught:
         issuance_env.service.issue(DEVICE, params, deadline_ms=int(issuance_env.clock() * 1000))
     assert caught.value.code is RpcErrorCode.DEADLINE_EXCEEDED

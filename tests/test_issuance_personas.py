@@ -164,3 +164,28 @@ def test_card_side_refusals_never_reach_issuance(
     with pytest.raises(RpcCallError) as denied:
         kiosk.issue(session, "juminhyo", payment_ref="PAY-3")
     assert denied.value.code is RpcErrorCode.CONFLICT
+
+
+@pytest.mark.parametrize(
+    ("type_id", "title", "content"),
+    [
+        ("koseki_kojin", "戸籍個人事項証明書", "戸籍中の一部の者"),
+        ("fuhyo", "戸籍の附票の写し", "住所を定めた日"),
+        ("kazei", "所得・課税証明書", "合計所得金額"),
+    ],
+)
+def test_each_register_has_its_own_document(
+    type_id: str,
+    title: str,
+    content: str,
+    insert_card: InsertCard,
+    pcsc_daemon: PcscDaemon,
+    issuance_kiosk: KioskFactory,
+) -> None:
+    """GIVEN an adult's card WHEN they ask for 戸籍抄本, 戸籍の附票 or 課税証明書 THEN the printed document has that
+    certificate's own title and attestation and carries the resident's name."""
+    insert_card("valid-adult")
+    text, refused = _run(issuance_kiosk(DEVICE), pcsc_daemon.reader, type_id)
+    assert not refused
+    assert title in text.replace(" ", "") and content in text.replace(" ", "")
+    assert "窓口 花子" in text or "窓口花子" in text.replace(" ", "")

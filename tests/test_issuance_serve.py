@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from central_broker.broker import MosquittoBroker
+from central_broker.store import open_store
 from device_drivers.card.emulator.material import JpkiTestCa
 from device_drivers.card.emulator.personas import persona_by_name
 from device_drivers.card.pin import Pin
 from kiosk_app.issuance_client import IssuanceClient
-from kiosk_app.rpc_client import RpcClient, RpcTimeout
+from kiosk_app.rpc_client import RpcCallError, RpcClient, RpcTimeout
 from madoguchi.config.broker import BrokerConfig
 from tests.fixtures.issuance import emulated_card
 
@@ -83,3 +84,61 @@ def test_served_process_issues_to_a_kiosk_and_stops_cleanly(
         rpc.close()
     proc.terminate()
     assert proc.wait(15) == 0
+
+
+def test_central_serve_alone_serves_issuance_and_payment_orders_and_alerts_incidents(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """GIVEN `kiosk-central serve` with an [issuance] section (one process, one RPC service) WHEN a kiosk
+    pays the wrong amount THEN nothing is issued and the incident is an open alert on that kiosk in the
+    fleet store (the dashboard's alerts); the right amount gets a bound document; payment.lookup is answered by the same
+    service; SIGTERM stops it cleanly."""
+    key = Ed25519PrivateKey.generate()
+    (tmp_path / "sign.pem").write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    (tmp_path / "audit.key").write_text(base64.b64encode(os.urandom(32)).decode())
+    config = tmp_path / "central.toml"
+    config.write_text(
+        f'[central]\ndata_dir = "data"\nstore_url = "sqlite:///data/central.db"\n'
+        f'[broker]\nurl = "{mosquitto.url}"\n[web]\nport = 0\n'
+        '[issuance]\ndemo = true\nsigning_key = "sign.pem"\naudit_key = "audit.key"\nrender_processes = 1\n'
+    )
+    (tmp_path / "data").mkdir()
+    emulator_dir = tmp_path / "emulator"
+    env = {**os.environ, "MADOGUCHI_CARD_EMULATOR_DIR": str(emulator_dir)}
+    central = str(Path(sys.executable).with_name("kiosk-central"))
+    proc = subprocess.Popen(
+        [central, "serve", "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    device = "jp-999999-k71"
+    rpc = RpcClient.connect(device, BrokerConfig(url=mosquitto.url), retry_s=1.0)
+    try:
+        kiosk = IssuanceClient(rpc, key.public_key(), timeout_s=5)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                session = kiosk.begin()
+                break
+            except RpcTimeout:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline
+        with emulated_card(JpkiTestCa(emulator_dir), persona_by_name("valid-adult")) as card:
+            kiosk.authenticate(session, card, Pin.from_digits("1234"))
+        total = kiosk.prepare(session, "juminhyo").total_yen
+        with pytest.raises(RpcCallError, match="paid 1 yen"):
+            kiosk.issue(session, "juminhyo", payment_ref="PAY-LOW", amount_yen=1)
+        document = kiosk.issue(session, "juminhyo", payment_ref="PAY-OK", amount_yen=total)
+        assert document.pdf().startswith(b"%PDF")
+        with pytest.raises(RpcCallError) as missing:
+            rpc.call("payment.lookup", {"order_code": "000000"}, 5)
+        assert missing.value.code.value in ("NOT_FOUND", "INVALID_ARGUMENT")
+    finally:
+        rpc.close()
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'central.db'}", create=False)
+    try:
+        alerts = store.alerts(device_id=device)
+    finally:
+        store.close()
+    assert [a.code for a in alerts] == ["incident_amount_mismatch"]
+    assert "PAY-LOW" not in alerts[0].detail and "paid 1 yen" in alerts[0].detail
+    proc.terminate()
+    assert proc.wait(20) == 0

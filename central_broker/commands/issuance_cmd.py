@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `issuance verify` and `issuance kill-switch`."""
+    """Add `issuance verify|serve|kill-switch|incidents`."""
     sub = group(subparsers, "issuance", "certificate issuance: verify printed certificates, kill switch")
     verify = sub.add_parser(
         "verify",
@@ -74,6 +74,53 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kill.add_argument("--signing-key", type=Path, required=True, help="the control signing key (PEM Ed25519)")
     add_json_flag(kill)
     kill.set_defaults(func=_kill_switch)
+    incidents = sub.add_parser(
+        "incidents",
+        help="list incidents for staff (failed print then reprint, amount mismatch, unknown payment), or close one",
+        description="Incidents opened by the issuance service and reported by kiosks (R-12), oldest first. "
+        "Close one with --close ID --note TEXT after following it up.",
+    )
+    incidents.add_argument(
+        "--data-dir", type=Path, required=True, help="the issuance service's folder (issuance.sqlite)"
+    )
+    incidents.add_argument("--open", action="store_true", help="only incidents not yet closed")
+    incidents.add_argument("--close", type=int, metavar="ID", help="close this incident")
+    incidents.add_argument("--note", help="what staff did (required with --close)")
+    add_json_flag(incidents)
+    incidents.set_defaults(func=_incidents)
+
+
+def _incidents(args: argparse.Namespace) -> int:
+    import time
+    from datetime import datetime
+
+    from central_broker.issuance.incidents import IncidentLog
+    from madoguchi.errors import UserError
+
+    path = args.data_dir / "issuance.sqlite"
+    if not path.is_file():
+        raise UserError(
+            f"no issuance database at {path}", "give the --data-dir of `kiosk-central issuance serve`"
+        )
+    log = IncidentLog(path)
+    try:
+        if args.close is not None:
+            if not args.note:
+                raise UserError("--close needs --note", 'say what was done, e.g. --note "refunded 300 yen"')
+            if not log.close_incident(args.close, int(time.time() * 1000), args.note):
+                raise UserError(
+                    f"no open incident {args.close}", "see `kiosk-central issuance incidents --open`"
+                )
+        rows = log.incidents(open_only=args.open)
+    finally:
+        log.close()
+    lines = [
+        f"#{i.incident_id} {datetime.fromtimestamp(i.opened_ms / 1000):%Y-%m-%d %H:%M} {i.device_id} {i.kind.value} "
+        f"{i.serial or '-'} {i.payment_ref or '-'} {'OPEN' if i.open else 'closed: ' + (i.note or '')}  {i.detail}"
+        for i in rows
+    ]
+    emit([i.to_dict() for i in rows], args.json, "\n".join(lines) or "no incidents")
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:

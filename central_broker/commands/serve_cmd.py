@@ -1,4 +1,4 @@
-"""`kiosk-central serve`: run the central services in the foreground (for now: the ingest)."""
+"""`kiosk-central serve`: run the central services in the foreground (ingest, web, RPC, issuance)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from central_broker.catalog_push.refresh import RefreshLoop
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
+from central_broker.issuance.hosting import IssuanceHost
 from central_broker.store import FleetStore, open_store
 from central_broker.web.services import CentralServices
 from madoguchi.config.central import CentralConfig, load_central_config, local_central_config
@@ -25,12 +26,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add `serve`."""
     serve = subparsers.add_parser(
         "serve",
-        help="run the central services (ingest, web dashboard, payment-order RPC) until Ctrl-C or SIGTERM",
+        help="run the central services (ingest, web dashboard, payment and issuance RPC) until Ctrl-C or SIGTERM",
         description=(
             "Run the central services in the foreground: the ingest reads every kiosk's state, health, "
             "statistics, events and alerts into the central store; the web dashboard (operators, "
-            "counter staff, auditors) and the payment-order RPC for semi-self registers. Certificate "
-            "issuance runs as `kiosk-central issuance serve`. "
+            "counter staff, auditors); one RPC service for the payment orders of semi-self registers "
+            "and, when [issuance] is configured, certificate issuance; hourly re-signing of retained "
+            "catalog documents when [web] signing_keys_dir is set. "
             "Use --config FILE, or --broker URL --data-dir DIR for a local set-up (SQLite in DIR)."
         ),
     )
@@ -61,12 +63,21 @@ def _serve(args: argparse.Namespace) -> int:
     config = central_config_from_args(args)
     store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
     ingest = Ingest(store, config.broker)
-    services = CentralServices(config, store, web_port=args.web_port)
+    issuance = IssuanceHost.from_config(config, store)
+    services = CentralServices(
+        config,
+        store,
+        rpc_handlers=None if issuance is None else issuance.handlers,
+        web_port=args.web_port,
+        rpc_extra=None if issuance is None else issuance.control,
+    )
     refresher = _refresher(config, store)
     try:
         with stop_on_signals() as stop:
             ingest.start()
             services.start()
+            if issuance is not None:
+                issuance.start()
             if refresher is not None:
                 refresher.start()
             print(
@@ -80,6 +91,8 @@ def _serve(args: argparse.Namespace) -> int:
         if refresher is not None:
             refresher.stop()
         services.stop()
+        if issuance is not None:
+            issuance.stop()
         ingest.stop()
         store.close()
     return 0

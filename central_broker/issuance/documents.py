@@ -14,11 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.issuance.registry import Resident
 from device_drivers.printer.a4.models import (
+    AttachmentEntry,
     Certificate,
     CertificateMeta,
     FamilyRegister,
     IncomeTaxCertificate,
     Person,
+    RegisterAttachment,
     RegisterMember,
     ResidentRecord,
     SealCertificate,
@@ -27,7 +29,9 @@ from device_drivers.printer.a4.pdf import RenderedCertificate, certificate_fonts
 from device_drivers.printer.a4.seal import draw_city_seal
 from madoguchi.contracts.catalog_certs import CertificateCategory, CertificateType
 
-__all__ = ["build_certificate", "printable", "render", "render_pool"]
+__all__ = ["RENDER_NICENESS", "build_certificate", "printable", "render", "render_pool"]
+
+RENDER_NICENESS = 10
 
 _logger = logging.getLogger(__name__)
 
@@ -89,7 +93,14 @@ def build_certificate(
             RegisterMember(m.name, m.birth_date, "", "", m.relationship, (f"出生 {_jp(m.birth_date)}",))
             for m in people
         )
-        return FamilyRegister(meta, resident.honseki, resident.hittosha or resident.name, register)
+        whole = cert.id.endswith("zenbu")
+        return FamilyRegister(
+            meta, resident.honseki, resident.hittosha or resident.name, register, whole=whole
+        )
+    if cert.category is CertificateCategory.FAMILY_REGISTER_ATTACHMENT:
+        same_register = [m for m in household if m.honseki == resident.honseki] or [resident]
+        entries = tuple(AttachmentEntry(m.name, ((m.address, m.moved_in),)) for m in same_register)
+        return RegisterAttachment(meta, resident.honseki, resident.hittosha or resident.name, entries)
     raise ValueError(f"no template for certificate category {cert.category.value}")
 
 
@@ -122,8 +133,17 @@ def _warm() -> int:
 
 
 def render_pool(processes: int) -> ProcessPoolExecutor:
-    """A pool of `processes` renderer processes (spawned, not forked: the service runs threads), warmed up."""
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+    """A pool of `processes` renderer processes (spawned, not forked: the service runs threads), warmed up.
+
+    Renderers run at a lower priority (nice +10), so RPC answers — authentication, releasing a document
+    prepared during payment — never queue behind a render.
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(RENDER_NICENESS,),
+    )
     for future in [pool.submit(_warm) for _ in range(processes * 2)]:
         future.result()
     _logger.info("%d renderer processes ready", processes)

@@ -21,12 +21,13 @@ __all__ = ["ISSUABLE_CATEGORIES", "Eligibility", "refusal_for", "type_refusal"]
 
 _logger = logging.getLogger(__name__)
 
-# Categories this service can render (戸籍の附票 has no template yet).
+# Categories this service can render (every category of the catalog has a template).
 ISSUABLE_CATEGORIES = frozenset(
     {
         CertificateCategory.RESIDENT_RECORD,
         CertificateCategory.SEAL,
         CertificateCategory.TAX,
+        CertificateCategory.FAMILY_REGISTER_ATTACHMENT,
         CertificateCategory.FAMILY_REGISTER,
     }
 )

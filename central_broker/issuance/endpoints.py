@@ -21,7 +21,15 @@ from central_broker.issuance.errors import IssuanceError
 from central_broker.issuance.service import IssuanceService
 from central_broker.rpc_server import RpcCall, RpcFailure, RpcHandler
 from madoguchi.contracts.base import ContractError
-from madoguchi.contracts.issuance import AuthenticateParams, ConfirmParams, IssueParams, Method, SessionParams
+from madoguchi.contracts.issuance import (
+    AuthenticateParams,
+    ConfirmParams,
+    IncidentParams,
+    IssueParams,
+    Method,
+    PrepareParams,
+    SessionParams,
+)
 from madoguchi.contracts.signed import ControlDocument, Envelope, PayloadType, verify
 from madoguchi.contracts.topics import FLEET_CONTROL
 
@@ -46,7 +54,7 @@ def _guard(func: Callable[[RpcCall], BaseModel]) -> RpcHandler:
 
 
 def issuance_handlers(service: IssuanceService) -> dict[str, RpcHandler]:
-    """Method name → handler for the five issuance steps."""
+    """Method name → handler for the issuance steps (begin … confirm, prepare) and incident reports."""
 
     def begin(call: RpcCall) -> BaseModel:
         app_version = call.params.get("app_ver")
@@ -67,12 +75,20 @@ def issuance_handlers(service: IssuanceService) -> dict[str, RpcHandler]:
     def confirm(call: RpcCall) -> BaseModel:
         return service.confirm(call.device_id, ConfirmParams.model_validate(call.params))
 
+    def prepare(call: RpcCall) -> BaseModel:
+        return service.prepare(call.device_id, PrepareParams.model_validate(call.params))
+
+    def incident(call: RpcCall) -> BaseModel:
+        return service.report_incident(call.device_id, IncidentParams.model_validate(call.params))
+
     table: dict[Method, Callable[[RpcCall], BaseModel]] = {
         Method.BEGIN: begin,
         Method.AUTHENTICATE: authenticate,
         Method.OPTIONS: options,
         Method.ISSUE: issue,
         Method.CONFIRM: confirm,
+        Method.PREPARE: prepare,
+        Method.INCIDENT: incident,
     }
     return {method.value: _guard(func) for method, func in table.items()}
 

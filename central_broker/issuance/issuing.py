@@ -7,34 +7,26 @@ on confirmation unless retention is configured.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import TYPE_CHECKING
 
-from central_broker.issuance.documents import build_certificate, render
-from central_broker.issuance.eligibility import refusal_for, type_refusal
 from central_broker.issuance.errors import IssuanceError
+from central_broker.issuance.producing import check_request, produce
 from central_broker.issuance.store import (
     DocState,
     DocumentRow,
     SessionRow,
     SessionState,
 )
-from device_drivers.printer.a4.models import CertificateMeta
-from device_drivers.printer.errors import GlyphMissing
-from madoguchi.contracts.base import municipality_of
-from madoguchi.contracts.catalog import CatalogLookupError
-from madoguchi.contracts.catalog_base import local_time
-from madoguchi.contracts.catalog_rules import RuleKind
 from madoguchi.contracts.issuance import (
     Binding,
     ConfirmOutcome,
     ConfirmParams,
     ConfirmResult,
+    IncidentKind,
     IssueParams,
     IssueResult,
     b64e,
-    sign_binding,
 )
 from madoguchi.contracts.rpc import RpcErrorCode
 
@@ -49,58 +41,38 @@ _logger = logging.getLogger(__name__)
 def issue_document(
     svc: IssuanceService, device_id: str, params: IssueParams, deadline_ms: int | None = None
 ) -> IssueResult:
-    """Render and bind the document; a retry in the same session returns the same document."""
+    """Release the document prepared during payment (or render it now) and bind it to the session.
+
+    A retry in the same session returns the same document. The paid amount must equal the fee in
+    force × copies; a mismatch issues nothing and opens an incident (R-12).
+    """
     row = svc.own_session(device_id, params.session_id)
     if row.state in (SessionState.ISSUED, SessionState.PRINT_FAILED):
         return existing_document(svc, row, params)
-    row, resident = svc.live_session(device_id, params.session_id)
-    catalog = svc.settings.catalog
-    try:
-        cert = catalog.certificate_type(params.type_id)
-    except CatalogLookupError as exc:
+    checked = check_request(
+        svc, device_id, params.session_id, params.type_id, params.choices, params.copies, params.language
+    )
+    if params.amount_yen != checked.total_yen:
+        detail = (
+            f"paid {params.amount_yen} yen; {checked.copies} × {checked.fee_yen} yen = {checked.total_yen} yen "
+            f"for {checked.cert.id}"
+        )
+        incident = svc.open_incident(
+            device_id, IncidentKind.AMOUNT_MISMATCH, None, params.payment_ref, detail
+        )
         raise IssuanceError(
-            RpcErrorCode.INVALID_ARGUMENT, f"unknown certificate type {params.type_id!r}"
-        ) from exc
-    now = svc.now()
-    refusal = type_refusal(
-        svc.eligibility(), cert, resident, device_id, municipality_of(device_id), now, params.language
-    )
-    if refusal is not None:
-        raise IssuanceError(RpcErrorCode.PERMISSION_DENIED, f"{refusal.kind}: {refusal.reason}")
-    _check_choices(params, cert.max_copies)
-    for option, choice in params.choices.items():
-        try:
-            cert.option(option).choice(choice)
-        except ValueError as exc:
-            raise IssuanceError(RpcErrorCode.INVALID_ARGUMENT, str(exc)) from exc
-    issued_at = local_time(now).replace(microsecond=0)
-    serial = svc.store.next_serial(catalog.municipality.code, f"{issued_at:%Y%m%d}")
-    meta = CertificateMeta(
-        serial, issued_at, catalog.municipality.names.text("ja"), svc.settings.mayor, device_id
-    )
-    household = svc.registry.household(resident)
-    try:
-        model = build_certificate(cert, resident, household, params.choices, meta)
-        rendered = render(model, svc.settings.signing_key, svc.render_pool)
-    except GlyphMissing as exc:
-        svc.store.audit(svc.audit_entry(device_id, "void:unprintable", cert.id, serial, row.cert_fp))
-        reason = refusal_for(catalog, RuleKind.NAME_OUTSIDE_FONT.value, params.language, cert.id)
-        raise IssuanceError(RpcErrorCode.PERMISSION_DENIED, f"{reason.kind}: {reason.reason}") from exc
+            RpcErrorCode.INVALID_ARGUMENT,
+            f"{detail}: nothing issued; staff must refund or settle the payment (incident {incident})",
+        )
+    timeout_s = 30.0 if deadline_ms is None else max(0.0, (deadline_ms - svc.now_ms()) / 1000)
+    produced = svc.preparer.take(checked, timeout_s) or produce(svc, device_id, checked, params.language)
+    cert, serial = checked.cert, produced.serial
     if deadline_ms is not None and svc.now_ms() > deadline_ms:
         svc.store.audit(svc.audit_entry(device_id, "void:deadline", cert.id, serial, row.cert_fp))
         raise IssuanceError(
             RpcErrorCode.DEADLINE_EXCEEDED, "rendering ended after the deadline; nothing issued"
         )
-    binding = Binding(
-        session_id=row.session_id,
-        nonce_sha256=hashlib.sha256(row.nonce).hexdigest(),
-        cert_fingerprint=row.cert_fp or "",
-        device_id=device_id,
-        serial=serial,
-        pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
-        issued_at=issued_at.isoformat(timespec="seconds"),
-    )
-    binding_sig = sign_binding(binding, svc.settings.signing_key)
+    rendered = produced.rendered
     doc = DocumentRow(
         serial=serial,
         session_id=row.session_id,
@@ -112,8 +84,8 @@ def issue_document(
         issued_ms=svc.now_ms(),
         reprint_until_ms=svc.now_ms() + int(svc.settings.reprint_window_s * 1000),
         reprints=0,
-        binding_json=binding.model_dump_json(),
-        binding_sig=binding_sig,
+        binding_json=produced.binding.model_dump_json(),
+        binding_sig=produced.binding_sig,
         qr=rendered.qr_payload,
         blob=svc.vault.seal(serial, rendered.pdf),
     )
@@ -125,17 +97,12 @@ def issue_document(
         raise IssuanceError(RpcErrorCode.CONFLICT, f"the session is {fresh.state.value}; start again")
     _logger.info("device %s: issued %s (%s)", device_id, serial, cert.id)
     return IssueResult(
-        binding=binding,
-        binding_sig=binding_sig,
+        binding=produced.binding,
+        binding_sig=produced.binding_sig,
         pdf=b64e(rendered.pdf),
         copies=params.copies,
         qr=rendered.qr_payload,
     )
-
-
-def _check_choices(params: IssueParams, max_copies: int) -> None:
-    if params.copies > max_copies:
-        raise IssuanceError(RpcErrorCode.INVALID_ARGUMENT, f"at most {max_copies} copies of this certificate")
 
 
 def existing_document(svc: IssuanceService, row: SessionRow, params: IssueParams) -> IssueResult:
@@ -152,6 +119,9 @@ def existing_document(svc: IssuanceService, row: SessionRow, params: IssueParams
         raise IssuanceError(RpcErrorCode.CONFLICT, "the document can no longer be sent; it is void")
     reprint = doc.state is DocState.PRINT_FAILED
     if reprint:
+        svc.open_incident(
+            row.device_id, IncidentKind.PRINT_FAILED, doc.serial, doc.payment_ref, "print failed; reprinted"
+        )
         audit = svc.audit_entry(row.device_id, "reprint", doc.type_id, doc.serial, row.cert_fp)
         svc.store.update_document(
             doc.serial,

@@ -84,6 +84,10 @@ class ResidentRegistry(Protocol):
         """Everyone in the resident's household (the resident included), householder first."""
         ...
 
+    def close(self) -> None:
+        """Release connections to the resident system."""
+        ...
+
 
 def _encode(resident: Resident) -> str:
     data = dataclasses.asdict(resident)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from central_broker.issuance.authcheck import CrlFileChecker, load_certificates
+from central_broker.issuance.documents import render_pool
 from central_broker.issuance.endpoints import control_subscriber, issuance_handlers
 from central_broker.issuance.registry import SqliteRegistry
 from central_broker.issuance.service import IssuanceService, IssuanceSettings
@@ -25,11 +27,12 @@ from central_broker.issuance.store import IssuanceStore
 from central_broker.issuance.vault import Vault
 from central_broker.rpc_server import RpcServer
 from madoguchi.config.broker import BrokerConfig
-from madoguchi.contracts.catalog import load_catalog, load_sample_catalog
+from madoguchi.config.issuance import IssuanceConfig
+from madoguchi.contracts.catalog import Catalog, load_catalog, load_sample_catalog
 from madoguchi.contracts.signed import key_id
 from madoguchi.errors import ConfigError
 
-__all__ = ["RunOptions", "build_server"]
+__all__ = ["RunOptions", "build_server", "build_service", "config_of"]
 
 _logger = logging.getLogger(__name__)
 
@@ -97,36 +100,64 @@ def _demo_material(data_dir: Path, registry: SqliteRegistry) -> tuple[tuple[x509
     return (ca.auth_ca_certificate,), crl
 
 
+def config_of(options: RunOptions) -> IssuanceConfig:
+    """The `[issuance]` configuration the command-line options describe."""
+    return IssuanceConfig.model_validate(
+        {
+            "signing_key": options.signing_key,
+            "audit_key": options.audit_key,
+            "document_key": options.document_key,
+            "keep_documents": options.keep_documents,
+            "jpki_ca": list(options.jpki_cas),
+            "crl": options.crl,
+            "registry": options.registry,
+            "control_keys": list(options.control_keys),
+            "demo": options.demo,
+            "mayor": options.mayor,
+            "min_app_version": options.min_app_version,
+        }
+    )
+
+
+def build_service(
+    config: IssuanceConfig, data_dir: Path, catalog: Catalog
+) -> tuple[IssuanceService, dict[str, Ed25519PublicKey]]:
+    """The issuance service (store and registry under `data_dir`) and the accepted control keys by key id."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    registry = SqliteRegistry(config.registry or data_dir / "registry.sqlite")
+    if config.demo:
+        cas, crl = _demo_material(data_dir, registry)
+    else:
+        assert config.crl is not None  # IssuanceConfig requires it without demo
+        cas, crl = load_certificates(tuple(config.jpki_ca)), config.crl
+    settings = IssuanceSettings(
+        catalog=catalog,
+        trusted_cas=cas,
+        signing_key=_private_key(config.signing_key),
+        audit_key=_secret(config.audit_key, "audit key"),
+        mayor=config.mayor,
+        nonce_ttl_s=float(config.nonce_ttl_s),
+        reprint_window_s=float(config.reprint_window_s),
+        keep_documents=config.keep_documents,
+        min_app_version=config.min_app_version,
+    )
+    vault = Vault(_secret(config.document_key, "document key")) if config.document_key else Vault()
+    store = IssuanceStore(data_dir / "issuance.sqlite")
+    processes = config.render_processes or os.cpu_count() or 1
+    service = IssuanceService(
+        settings, store, registry, CrlFileChecker(crl), vault, render_pool=render_pool(processes)
+    )
+    keys = {key_id(k): k for k in (_public_key(p) for p in config.control_keys)}
+    return service, keys
+
+
 def build_server(options: RunOptions) -> tuple[RpcServer, IssuanceService]:
     """The RPC server and the service, ready to `start()`."""
-    options.data_dir.mkdir(parents=True, exist_ok=True)
-    registry = SqliteRegistry(options.registry or options.data_dir / "registry.sqlite")
-    if options.demo:
-        cas, crl = _demo_material(options.data_dir, registry)
-    else:
-        if not options.jpki_cas or options.crl is None:
-            raise ConfigError(
-                "no JPKI CA certificate or CRL configured", "pass --jpki-ca FILE and --crl FILE"
-            )
-        cas, crl = load_certificates(options.jpki_cas), options.crl
-    settings = IssuanceSettings(
-        catalog=load_catalog(options.catalog) if options.catalog else load_sample_catalog(),
-        trusted_cas=cas,
-        signing_key=_private_key(options.signing_key),
-        audit_key=_secret(options.audit_key, "audit key"),
-        mayor=options.mayor,
-        keep_documents=options.keep_documents,
-        min_app_version=options.min_app_version,
-    )
-    vault = Vault(_secret(options.document_key, "document key")) if options.document_key else Vault()
-    store = IssuanceStore(options.data_dir / "issuance.sqlite")
-    service = IssuanceService(settings, store, registry, CrlFileChecker(crl), vault)
-    keys = {key_id(k): k for k in (_public_key(p) for p in options.control_keys)}
-    server = RpcServer(
-        options.broker,
-        issuance_handlers(service),
-        extra=control_subscriber(service, keys),
-    )
+    if not options.demo and (not options.jpki_cas or options.crl is None):
+        raise ConfigError("no JPKI CA certificate or CRL configured", "pass --jpki-ca FILE and --crl FILE")
+    catalog = load_catalog(options.catalog) if options.catalog else load_sample_catalog()
+    service, keys = build_service(config_of(options), options.data_dir, catalog)
+    server = RpcServer(options.broker, issuance_handlers(service), extra=control_subscriber(service, keys))
     return server, service
 
 

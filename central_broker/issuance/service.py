@@ -29,7 +29,9 @@ from central_broker.issuance.authcheck import AuthVerdict, RevocationChecker, ch
 from central_broker.issuance.documents import printable
 from central_broker.issuance.eligibility import Eligibility, refusal_for
 from central_broker.issuance.errors import IssuanceError
+from central_broker.issuance.incidents import Incident, IncidentLog
 from central_broker.issuance.issuing import confirm_document, issue_document, sweep_documents
+from central_broker.issuance.producing import Preparer
 from central_broker.issuance.registry import Resident, ResidentRegistry
 from central_broker.issuance.store import (
     AuditEntry,
@@ -48,9 +50,14 @@ from madoguchi.contracts.issuance import (
     BeginResult,
     ConfirmParams,
     ConfirmResult,
+    IncidentKind,
+    IncidentParams,
+    IncidentResult,
     IssueParams,
     IssueResult,
     OptionsResult,
+    PrepareParams,
+    PrepareResult,
     b64d,
     b64e,
     cert_fingerprint,
@@ -96,6 +103,8 @@ class IssuanceService:
         vault: Vault | None = None,
         clock: Callable[[], float] = time.time,
         render_pool: Executor | None = None,
+        incidents: IncidentLog | None = None,
+        on_incident: Callable[[Incident], None] | None = None,
     ) -> None:
         if settings.keep_documents and (vault is None or not vault.persistent):
             raise ValueError("keep_documents needs a Vault with a configured key")
@@ -106,6 +115,9 @@ class IssuanceService:
         self.vault = vault or Vault()
         self.clock = clock
         self.render_pool = render_pool
+        self.incidents = incidents or IncidentLog(store.path)
+        self.on_incident = on_incident
+        self.preparer = Preparer(self)
         self._control_lock = threading.Lock()
         self._control: ControlDocument | None = None
 
@@ -265,6 +277,29 @@ class IssuanceService:
         )
         return OptionsResult(offers=offers, refused=refused)
 
+    def prepare(self, device_id: str, params: PrepareParams) -> PrepareResult:
+        """Check a request and render it while the resident pays; returns what to charge."""
+        return self.preparer.prepare(device_id, params)
+
+    def open_incident(
+        self, device_id: str, kind: IncidentKind, serial: str | None, payment_ref: str | None, detail: str
+    ) -> int:
+        """Record an incident for staff (and tell `on_incident`); returns its id."""
+        incident = self.incidents.open_incident(self.now_ms(), device_id, kind, serial, payment_ref, detail)
+        if self.on_incident is not None:
+            try:
+                self.on_incident(incident)
+            except Exception:
+                _logger.exception("incident %d: the on_incident hook failed", incident.incident_id)
+        return incident.incident_id
+
+    def report_incident(self, device_id: str, params: IncidentParams) -> IncidentResult:
+        """`certificate.incident` from a kiosk (a session, if named, must be this device's)."""
+        if params.session_id is not None:
+            self.own_session(device_id, params.session_id)
+        number = self.open_incident(device_id, params.kind, params.serial, params.payment_ref, params.detail)
+        return IncidentResult(incident_id=number)
+
     def issue(self, device_id: str, params: IssueParams, deadline_ms: int | None = None) -> IssueResult:
         """Render and bind the document; a retry in the same session returns the same document."""
         return issue_document(self, device_id, params, deadline_ms)
@@ -274,8 +309,15 @@ class IssuanceService:
         return confirm_document(self, device_id, params)
 
     def sweep(self) -> int:
-        """Void documents whose reprint window closed without a confirmed print; returns how many."""
-        return sweep_documents(self)
+        """Void documents whose reprint window closed without a confirmed print, and documents prepared
+        for a session that ended without paying; returns how many."""
+        cutoff = self.now_ms() - int(self.settings.session_ttl_s * 1000)
+        return sweep_documents(self) + self.preparer.discard_older_than(cutoff)
+
+    def close(self) -> None:
+        """Stop background renders and close the incident log."""
+        self.preparer.close()
+        self.incidents.close()
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from madoguchi.sqlite import connect_durable
+
 __all__ = ["AuditEntry", "DocState", "DocumentRow", "IssuanceStore", "SessionRow", "SessionState"]
 
 _logger = logging.getLogger(__name__)
@@ -146,11 +148,10 @@ class IssuanceStore:
     """SQLite store shared by the service's worker threads (one connection, one lock, short transactions)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.path = Path(path)
+        self._db = connect_durable(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 
 from central_broker.orders.rpc import payment_handlers
-from central_broker.rpc_server import RpcHandler, RpcServer
+from central_broker.rpc_server import RpcHandler, RpcServer, Subscriber
 from central_broker.store import FleetStore
 from central_broker.web.app import create_app
 from central_broker.web.server import WebServer
@@ -35,6 +35,7 @@ class CentralServices:
         config: the central configuration (`[web]` for the listener; port 0 disables the web).
         store: the open fleet store (same database for accounts and orders).
         rpc_handlers: further RPC methods to serve on the same RPC server.
+        rpc_extra: topic filter → handler for further subscriptions of the RPC client (e.g. fleet/control).
         web_port: overrides `[web] port` (`kiosk-central serve --web-port`).
     """
 
@@ -45,12 +46,14 @@ class CentralServices:
         rpc_handlers: Mapping[str, RpcHandler] | None = None,
         *,
         web_port: int | None = None,
+        rpc_extra: Mapping[str, Subscriber] | None = None,
     ) -> None:
         if web_port is not None:
             config = config.model_copy(update={"web": config.web.model_copy(update={"port": web_port})})
         self.config = config
         self.ctx = open_web_context(config, store)
         self.handlers = {**payment_handlers(self.ctx.orders), **(rpc_handlers or {})}
+        self.rpc_extra = dict(rpc_extra or {})
         self.rpc: RpcServer | None = None
         self._stop = threading.Event()
         self._rpc_thread: threading.Thread | None = None
@@ -73,7 +76,7 @@ class CentralServices:
 
     def _run_rpc(self) -> None:
         while not self._stop.is_set():
-            server = RpcServer(self.config.broker, self.handlers)
+            server = RpcServer(self.config.broker, self.handlers, extra=self.rpc_extra)
             try:
                 server.start(timeout=_RPC_CONNECT_S)
             except TimeoutError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
 from madoguchi.config.broker import BrokerConfig
+from madoguchi.config.issuance import IssuanceConfig
 from madoguchi.config.loading import (
     ConfigModel,
     ConfigPath,
@@ -129,6 +130,9 @@ class CentralConfig(ConfigModel):
     broker: BrokerConfig = Field(description="MQTT broker and the service's TLS identity")
     fleet: FleetConfig = Field(default_factory=FleetConfig, description="fleet view")
     web: WebConfig = Field(default_factory=WebConfig, description="dashboard and counter pages")
+    issuance: IssuanceConfig | None = Field(
+        None, description="certificate issuance served by `kiosk-central serve` (left out: no issuance)"
+    )
 
 
 def load_central_config(path: Path, *, check_files: bool = True) -> CentralConfig:
@@ -175,4 +179,14 @@ def describe_central(config: CentralConfig) -> str:
         rows.append(("tls files", f"ca {b.ca_file}, cert {b.cert_file}, key {b.key_file}"))
     rows.append(("fleet", f"stale after {config.fleet.stale_after_s} s"))
     rows.append(("web", f"{config.web.host}:{config.web.port}" if config.web.port else "disabled"))
+    issuance = config.issuance
+    if issuance is None:
+        rows.append(("issuance", "not served ([issuance] left out)"))
+    else:
+        trust = (
+            "DEMO: card emulator test CA"
+            if issuance.demo
+            else f"{len(issuance.jpki_ca)} JPKI CA(s), CRL {issuance.crl}"
+        )
+        rows.append(("issuance", f"{trust}; signing key {issuance.signing_key}"))
     return "\n".join(f"{label:<16}{text}" for label, text in rows)

@@ -27,11 +27,16 @@ __all__ = [
     "ConfirmOutcome",
     "ConfirmParams",
     "ConfirmResult",
+    "IncidentKind",
+    "IncidentParams",
+    "IncidentResult",
     "IssueParams",
     "IssueResult",
     "Method",
     "Offer",
     "OptionsResult",
+    "PrepareParams",
+    "PrepareResult",
     "Refusal",
     "SessionParams",
     "b64d",
@@ -52,6 +57,8 @@ class Method(enum.StrEnum):
     OPTIONS = "certificate.options"
     ISSUE = "certificate.issue"
     CONFIRM = "certificate.confirm"
+    PREPARE = "certificate.prepare"
+    INCIDENT = "certificate.incident"
 
 
 def b64e(data: bytes) -> str:
@@ -145,7 +152,52 @@ class IssueParams(Message):
     choices: dict[str, str] = Field(default_factory=dict)
     copies: int = Field(default=1, ge=1, le=20)
     payment_ref: str = Field(min_length=1, max_length=80)
+    amount_yen: int = Field(ge=0, description="what the terminal approved; must equal fee × copies")
     language: str = "ja"
+
+
+class PrepareParams(Message):
+    """Produce the document while the resident pays; `issue` then releases it (same type, choices, copies)."""
+
+    session_id: str = Field(min_length=16, max_length=64)
+    type_id: str
+    choices: dict[str, str] = Field(default_factory=dict)
+    copies: int = Field(default=1, ge=1, le=20)
+    language: str = "ja"
+
+
+class PrepareResult(Message):
+    """The amount to charge (fee in force × copies); the document is being produced."""
+
+    total_yen: int = Field(ge=0)
+    fee_yen: int = Field(ge=0)
+    copies: int = Field(ge=1)
+
+
+class IncidentKind(enum.StrEnum):
+    """What a kiosk reports for staff follow-up (R-12); never personal data."""
+
+    PRINT_FAILED = "print_failed"  # error, then reprint or void
+    PAYMENT_UNKNOWN = "payment_unknown"  # the terminal's result is unknown
+    AMOUNT_MISMATCH = "amount_mismatch"  # paid amount differs from the fee
+    CARD_LEFT = "card_left"  # card left behind after the alarm
+    OTHER = "other"
+
+
+class IncidentParams(Message):
+    """`certificate.incident`: the kiosk opens an incident (session optional; detail without personal data)."""
+
+    kind: IncidentKind
+    session_id: str | None = Field(default=None, max_length=64)
+    serial: str | None = Field(default=None, max_length=40)
+    payment_ref: str | None = Field(default=None, max_length=80)
+    detail: str = Field(default="", max_length=300)
+
+
+class IncidentResult(Message):
+    """The incident's id (quote it to staff)."""
+
+    incident_id: int = Field(ge=1)
 
 
 class Binding(Message):

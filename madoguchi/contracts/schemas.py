@@ -52,6 +52,10 @@ def _all_models() -> dict[str, type[BaseModel]]:
                 ("issue-result", issuance.IssueResult),
                 ("confirm-params", issuance.ConfirmParams),
                 ("confirm-result", issuance.ConfirmResult),
+                ("prepare-params", issuance.PrepareParams),
+                ("prepare-result", issuance.PrepareResult),
+                ("incident-params", issuance.IncidentParams),
+                ("incident-result", issuance.IncidentResult),
             )
         }
     )

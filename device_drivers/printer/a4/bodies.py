@@ -10,6 +10,7 @@ from device_drivers.printer.a4.models import (
     Certificate,
     FamilyRegister,
     IncomeTaxCertificate,
+    RegisterAttachment,
     ResidentRecord,
     SealCertificate,
 )
@@ -87,11 +88,27 @@ def _koseki(c: FamilyRegister) -> tuple[str, str, str]:
                 ("続柄", m.relationship)]  # fmt: skip
         rows += [("身分事項", e) for e in m.events]
         parts.append(_rows(rows))
+    if not c.whole:
+        return (
+            "戸籍個人事項証明書",
+            "".join(parts),
+            "これは、戸籍中の一部の者について記録されている事項を証明した書面である。",
+        )
     return (
         "戸籍全部事項証明書",
         "".join(parts),
         "これは、戸籍に記録されている事項の全部を証明した書面である。",
     )
+
+
+def _fuhyo(c: RegisterAttachment) -> tuple[str, str, str]:
+    parts = [_rows([("本籍", c.honseki), ("筆頭者", c.hittosha)])]
+    for entry in c.entries:
+        rows = [("氏名", entry.name)]
+        for address, since in entry.addresses:
+            rows += [("住所", address), ("住所を定めた日", _d(since))]
+        parts.append(_rows(rows))
+    return ("戸籍の附票の写し", "".join(parts), "この写しは、戸籍の附票の原本と相違ないことを証明する。")
 
 
 def body_of(certificate: Certificate) -> tuple[str, str, str]:
@@ -102,6 +119,8 @@ def body_of(certificate: Certificate) -> tuple[str, str, str]:
         return _inkan(certificate)
     if isinstance(certificate, IncomeTaxCertificate):
         return _shotoku(certificate)
+    if isinstance(certificate, RegisterAttachment):
+        return _fuhyo(certificate)
     return _koseki(certificate)
 
 

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 __all__ = [
+    "AttachmentEntry",
     "Certificate",
     "CertificateKind",
     "CertificateMeta",
     "FamilyRegister",
     "IncomeTaxCertificate",
     "Person",
+    "RegisterAttachment",
     "RegisterMember",
     "ResidentRecord",
     "SealCertificate",
@@ -28,7 +30,8 @@ class CertificateKind(enum.StrEnum):
     JUMINHYO = "juminhyo"  # 住民票の写し
     INKAN = "inkan"  # 印鑑登録証明書
     SHOTOKU = "shotoku"  # 所得・課税証明書
-    KOSEKI = "koseki"  # 戸籍全部事項証明書
+    KOSEKI = "koseki"  # 戸籍全部事項証明書 / 戸籍個人事項証明書
+    FUHYO = "fuhyo"  # 戸籍の附票の写し
 
 
 @dataclass(frozen=True, repr=False)
@@ -131,16 +134,42 @@ class RegisterMember:
 
 @dataclass(frozen=True, repr=False)
 class FamilyRegister:
-    """戸籍全部事項証明書."""
+    """戸籍全部事項証明書 (`whole`), or 戸籍個人事項証明書 for the members listed."""
 
     meta: CertificateMeta
     honseki: str
     hittosha: str
     members: tuple[RegisterMember, ...]
+    whole: bool = True
     kind: CertificateKind = field(default=CertificateKind.KOSEKI, init=False)
 
     def __repr__(self) -> str:
         return f"FamilyRegister(serial={self.meta.serial!r})"
 
 
-Certificate = ResidentRecord | SealCertificate | IncomeTaxCertificate | FamilyRegister
+@dataclass(frozen=True, repr=False)
+class AttachmentEntry:
+    """One person on a 戸籍の附票: name and address history (address, date it was set), oldest first."""
+
+    name: str
+    addresses: tuple[tuple[str, date | None], ...]
+
+    def __repr__(self) -> str:
+        return "AttachmentEntry(<personal data>)"
+
+
+@dataclass(frozen=True, repr=False)
+class RegisterAttachment:
+    """戸籍の附票の写し: the address history of the people in one family register."""
+
+    meta: CertificateMeta
+    honseki: str
+    hittosha: str
+    entries: tuple[AttachmentEntry, ...]
+    kind: CertificateKind = field(default=CertificateKind.FUHYO, init=False)
+
+    def __repr__(self) -> str:
+        return f"RegisterAttachment(serial={self.meta.serial!r})"
+
+
+Certificate = ResidentRecord | SealCertificate | IncomeTaxCertificate | FamilyRegister | RegisterAttachment

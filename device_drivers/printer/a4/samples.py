@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from device_drivers.printer.a4.models import (
+    AttachmentEntry,
     Certificate,
     CertificateKind,
     CertificateMeta,
     FamilyRegister,
     IncomeTaxCertificate,
     Person,
+    RegisterAttachment,
     RegisterMember,
     ResidentRecord,
     SealCertificate,
@@ -40,6 +42,14 @@ def sample_certificate(
     if kind is CertificateKind.SHOTOKU:
         return IncomeTaxCertificate(meta, 2025, "𠮷田 髙志", address, 5_200_000, 3_100_000, 186_000, 124_000,
                                     (("社会保険料控除", 720_000), ("基礎控除", 430_000)))  # fmt: skip
+    if kind is CertificateKind.FUHYO:
+        entries = (
+            AttachmentEntry(
+                "𠮷田 髙志", (("見本県見本市旧町1番地", date(1980, 5, 6)), (address, date(2010, 4, 1)))
+            ),
+            AttachmentEntry("𠮷田 花子", ((address, date(2010, 4, 1)),)),
+        )
+        return RegisterAttachment(meta, "見本県見本市本町5番地", "𠮷田 髙志", entries)
     member = RegisterMember("𠮷田 髙志", date(1980, 5, 6), "𠮷田 一郎", "𠮷田 春子", "長男",
                             ("出生 昭和55年5月6日 見本県見本市で出生",))  # fmt: skip
     return FamilyRegister(meta, "見本県見本市本町5番地", "𠮷田 髙志", (member,))
