@@ -25,8 +25,10 @@ from central_broker.catalog_push.publisher import Outgoing
 from central_broker.ingest import Ingest
 from central_broker.store import DeviceStatus, FleetStore
 from central_broker.web.fleet_actions import FleetActions
+from central_broker.web.fleet_view import branch_code
 from kiosk_app.rpc_client import RpcClient
 from madoguchi.config.broker import BrokerConfig
+from madoguchi.config.kiosk import SIMULATED_BRANCH
 from madoguchi.contracts.messages import (
     AlertMessage,
     ComponentHealth,
@@ -161,8 +163,9 @@ def test_operator_sees_a_kiosk_go_offline_and_come_back_live(
     still_same_page(page)
     wait_for_device(central_store, device, lambda r: r.status is DeviceStatus.ONLINE)
 
-    page.goto(f"/fleet/branch/{device[3:9]}")
+    page.goto(f"/fleet/branch/{branch_code(device[3:9], SIMULATED_BRANCH)}")
     assert page.get_attribute(f"#dev-{device}", "data-status") == "online"
+    assert SIMULATED_BRANCH in page.inner_text("h1")  # the kiosk's branch office, from its birth
     shot(page, "branch")
     page.goto("/catalog")
     assert "version 1" in page.inner_text("main")

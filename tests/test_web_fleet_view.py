@@ -19,8 +19,10 @@ from madoguchi.contracts.messages import (
 )
 
 
-def _birth(epoch: int = 1) -> StateMessage:
-    return StateMessage(online=True, epoch=epoch, ts=int(time.time() * 1000), boot_id="b", app_ver="0.1.0")
+def _birth(epoch: int = 1, branch: str | None = None) -> StateMessage:
+    return StateMessage(
+        online=True, epoch=epoch, ts=int(time.time() * 1000), boot_id="b", app_ver="0.1.0", branch=branch
+    )
 
 
 def _health(paper: str = "ok", reader: ComponentStatus = ComponentStatus.OK) -> HealthMessage:
@@ -90,3 +92,21 @@ def test_fast_reader_matches_the_store_and_follows_health_changes(
         DeviceStatus.STALE,
         DeviceStatus.OFFLINE,
     ]
+
+
+def test_kiosks_are_grouped_by_their_branch_office_within_the_city(central_store: FleetStore) -> None:
+    """GIVEN two kiosks at みどり市's 本庁舎, one at its 北支所 and one that has not reported a branch WHEN the
+    fleet is viewed (store records and the fast reader alike) THEN there are three groups named city + office,
+    each counting its own kiosks, and each device row belongs to its office."""
+    for device, branch in (("jp-999999-k01", "本庁舎"), ("jp-999999-k02", "本庁舎"), ("jp-999999-k03", "北支所"),
+                           ("jp-999999-k04", None)):  # fmt: skip
+        central_store.record_state(device, _birth(branch=branch))
+    assert central_store.device("jp-999999-k03").branch == "北支所"  # type: ignore[union-attr]
+    for devices in (central_store.devices(), FleetReader(central_store).records()):
+        view = build_fleet_view(devices, [], {"999999": "みどり市"})
+        by_name = {b.name: b for b in view.branches}
+        assert sorted(by_name) == ["みどり市", "みどり市 北支所", "みどり市 本庁舎"]
+        assert by_name["みどり市 本庁舎"].total == 2 and by_name["みどり市 北支所"].total == 1
+        rows = {r.device_id: r.branch for r in view.rows}
+        assert rows["jp-999999-k01"] == rows["jp-999999-k02"] == by_name["みどり市 本庁舎"].code
+        assert "/" not in by_name["みどり市 北支所"].code  # used in URLs

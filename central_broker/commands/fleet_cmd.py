@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     fleet = subparsers.add_parser(
         "fleet",
         help="list kiosks with status (online/stale/offline/unknown), epoch, versions, health, open alerts",
-        description="List the kiosks known to the central store. Give --config FILE or --store URL.",
+        description="List the kiosks known to the central store, by branch office. Give --config FILE or "
+        "--store URL.",
     )
     fleet.add_argument("--config", type=Path, help="central TOML file (its store_url and stale_after_s)")
     fleet.add_argument("--store", help="store URL, e.g. sqlite:////var/lib/madoguchi/central.db")
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--stale-after",
         type=float,
         help=f"seconds without health before a kiosk shows stale (default: config, else {DEFAULT_STALE_AFTER_S:.0f})",
+    )
+    fleet.add_argument(
+        "--branch", help="only the kiosks of this branch office (as in the kiosk's configuration)"
     )
     add_json_flag(fleet)
     fleet.set_defaults(func=_fleet)
@@ -60,14 +64,14 @@ def _table(records: list[DeviceRecord], alerts: dict[str, list[AlertRecord]], st
     if not records:
         return f"no kiosks in {store_url} yet"
     now = int(time.time() * 1000)
-    rows = [("DEVICE", "STATUS", "EPOCH", "APP", "CATALOG", "LAST SEEN", "HEALTH", "ALERTS")]
+    rows = [("BRANCH", "DEVICE", "STATUS", "EPOCH", "APP", "CATALOG", "LAST SEEN", "HEALTH", "ALERTS")]
     for r in records:
         parts = components(r)
         bad = [f"{name}={status}" for name, status in parts.items() if status != "ok"]
         health = "no health yet" if not parts else ("all ok" if not bad else ", ".join(bad))
         status = r.status.value + (f" ({r.offline_reason})" if r.offline_reason else "")
         rows.append(
-            (r.device_id, status, str(r.epoch if r.epoch is not None else "-"), r.app_ver or "-",
+            (r.branch or "-", r.device_id, status, str(r.epoch if r.epoch is not None else "-"), r.app_ver or "-",
              str(r.catalog_ver if r.catalog_ver is not None else "-"), _age(r.last_seen, now), health,
              ", ".join(f"{a.severity}:{a.code}" for a in alerts.get(r.device_id, [])) or "-")
         )  # fmt: skip
@@ -92,7 +96,9 @@ def _fleet(args: argparse.Namespace) -> int:
         stale_after = args.stale_after
     store = open_store(url, stale_after_s=stale_after, create=False)
     try:
-        records = store.devices()
+        records = sorted(store.devices(), key=lambda r: (r.branch or "\uffff", r.device_id))
+        if args.branch is not None:
+            records = [r for r in records if r.branch == args.branch]
         alerts: dict[str, list[AlertRecord]] = {}
         for alert in store.alerts(open_only=True):
             alerts.setdefault(alert.device_id, []).append(alert)

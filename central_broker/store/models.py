@@ -48,6 +48,7 @@ class DeviceRecord:
     offline_reason: str | None
     health: HealthMessage | None
     health_received_at: int | None
+    branch: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready form (used by `kiosk-central fleet --json`)."""
@@ -58,6 +59,7 @@ class DeviceRecord:
             "boot_id": self.boot_id,
             "app_ver": self.app_ver,
             "catalog_ver": self.catalog_ver,
+            "branch": self.branch,
             "last_state_ts": self.last_state_ts,
             "last_seen": self.last_seen,
             "since": self.since,

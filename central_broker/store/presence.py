@@ -62,6 +62,7 @@ def apply_birth(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, di
         "catalog_ver": msg.catalog_ver,
         "last_state_ts": msg.ts,
         "last_seen": now,
+        **({"branch": msg.branch} if msg.branch else {}),
         **_became(row, DeviceStatus.ONLINE, now),
     }
     return Outcome.ONLINE, changes

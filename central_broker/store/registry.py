@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -71,11 +71,24 @@ class FleetStore(TelemetryStore, SignedDocumentStore, DiagnosticsStore):
         for attempt in range(5):  # another process (ingest, a CLI) may be creating them right now
             try:
                 metadata.create_all(self.engine)  # includes the telemetry tables (imported above)
+                self._add_missing_columns()
                 return
             except DBAPIError as exc:
                 if attempt == 4 or "already exists" not in str(exc):
                     raise
                 time.sleep(0.1)
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a table was first created (`create_all` only creates whole tables)."""
+        present = {c["name"] for c in inspect(self.engine).get_columns("kiosk_state")}
+        if "branch" not in present:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text("ALTER TABLE kiosk_state ADD COLUMN branch VARCHAR(64)"))
+            except DBAPIError as exc:  # another process added it a moment ago
+                if "duplicate" not in str(exc).lower() and "already exists" not in str(exc).lower():
+                    raise
+            _logger.info("store: added kiosk_state.branch")
 
     def close(self) -> None:
         """Release database connections."""
@@ -212,6 +225,7 @@ class FleetStore(TelemetryStore, SignedDocumentStore, DiagnosticsStore):
             offline_reason=row.offline_reason if status is DeviceStatus.OFFLINE else None,
             health=health,
             health_received_at=row.health_received_at,
+            branch=row.branch,
         )
 
 

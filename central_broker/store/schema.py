@@ -28,6 +28,7 @@ kiosk_state = Table(
     Column("last_seen", BigInteger, nullable=False),
     Column("since", BigInteger, nullable=False),  # when `status` last changed
     Column("first_seen", BigInteger, nullable=False),
+    Column("branch", String(64), nullable=True),  # branch office from the latest birth
 )
 
 kiosk_health = Table(

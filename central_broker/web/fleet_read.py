@@ -95,5 +95,6 @@ class FleetReader:
             offline_reason=row.offline_reason if status is DeviceStatus.OFFLINE else None,
             health=health,
             health_received_at=row.health_received_at,
+            branch=row.branch,
         )
         return record, components

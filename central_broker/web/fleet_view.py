@@ -1,12 +1,14 @@
 """The fleet as the dashboard shows it: branches with presence counts, devices with component health.
 
-Branches are municipalities (the 6-digit code inside each device id, contract §1): the store does
-not hold branch-office names yet. Pure functions of store records, so they are tested without a
+Branches are branch offices within a municipality: the kiosk's configured `branch`, sent in its birth
+and kept in the store, under the municipality (the 6-digit code inside each device id, contract §1);
+a kiosk that has not reported a branch yet is listed under its municipality alone. Pure functions of store records, so they are tested without a
 browser and timed by `benchmarks/dashboard.py`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -15,7 +17,15 @@ from central_broker.store.telemetry_models import AlertRecord
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.messages import ComponentHealth, ComponentStatus, HealthMessage, PrinterHealth
 
-__all__ = ["BranchSummary", "ComponentView", "DeviceRow", "FleetView", "build_fleet_view", "components_of"]
+__all__ = [
+    "BranchSummary",
+    "ComponentView",
+    "DeviceRow",
+    "FleetView",
+    "branch_code",
+    "build_fleet_view",
+    "components_of",
+]
 
 UNBRANCHED = "other"
 _QUIET = {ComponentStatus.OK, ComponentStatus.ABSENT}
@@ -100,7 +110,7 @@ class DeviceRow:
 
 @dataclass
 class BranchSummary:
-    """Presence counts of one branch (municipality)."""
+    """Presence counts of one branch office (code from `branch_code`, or the municipality alone)."""
 
     code: str
     name: str
@@ -139,6 +149,13 @@ class FleetView:
         return totals
 
 
+def branch_code(city: str, branch: str | None) -> str:
+    """URL-safe, stable code of a branch office: `<municipality>-<8 hex of the branch name>`."""
+    if not branch:
+        return city
+    return f"{city}-{hashlib.sha256(branch.encode()).hexdigest()[:8]}"
+
+
 def build_fleet_view(
     devices: list[DeviceRecord] | list[tuple[DeviceRecord, list[ComponentView]]],
     alerts: list[AlertRecord],
@@ -159,10 +176,14 @@ def build_fleet_view(
     rows: list[DeviceRow] = []
     for item in devices:
         record, components = item if isinstance(item, tuple) else (item, components_of(item.health))
-        code = municipality_of(record.device_id) or UNBRANCHED
+        city = municipality_of(record.device_id) or UNBRANCHED
+        code = branch_code(city, record.branch)
         branch = branches.get(code)
         if branch is None:
-            branch = branches[code] = BranchSummary(code, names.get(code, code))
+            city_name = names.get(city, city)
+            branch = branches[code] = BranchSummary(
+                code, f"{city_name} {record.branch}" if record.branch else city_name
+            )
         problems = [c for c in components if c.problem]
         row = DeviceRow(record, code, components, by_device.get(record.device_id, []), problems)
         branch.counts[row.status] += 1

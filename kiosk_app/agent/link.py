@@ -196,6 +196,7 @@ class FleetAgent(AgentHooks):
             boot_id=self.boot_id,
             app_ver=self._app_ver,
             catalog_ver=self._catalog_ver(),
+            branch=self.config.kiosk.branch[:64],
         )
         client.publish(up(self.device_id, Up.STATE), birth.to_bytes(), qos=1, retain=True)
         reported = ReportedMessage(

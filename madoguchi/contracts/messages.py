@@ -79,6 +79,9 @@ class StateMessage(Message):
     app_ver: str | None = None
     catalog_ver: int | None = None
     reason: Literal["lwt", "shutdown"] | None = None
+    branch: str | None = Field(
+        default=None, max_length=64, description="birth: the branch office from the kiosk's configuration"
+    )
 
     @model_validator(mode="after")
     def _birth_or_death(self) -> Self:
