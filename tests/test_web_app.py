@@ -6,6 +6,7 @@ import csv
 import io
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 
 from central_broker.accounts import Role
@@ -269,3 +270,40 @@ def test_kpi_day_results_are_kept_in_the_database_for_the_next_process(central_s
     central_store.record_stats("jp-999999-k01", StatsBatch(batch=(3, 3), items=[late]))
     third = KpiCache(KpiRollup(central_store.engine)).report(central_store.engine, catalog, day, day)
     assert third.register_payments == 3 and third.cashless_payments == 2
+
+
+def test_kpi_page_after_the_background_warm_up_reads_no_raw_statistics(
+    web_context: WebContext,
+    web_client: TestClient,
+    central_store: FleetStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN statistics and one background warm-up pass (as `serve` runs at start) WHEN the KPI page is opened
+    THEN it shows the counts without scanning a single raw statistics row; a new statistic for today is then
+    picked up by the next pass."""
+    from central_broker.web import kpi_data
+    from central_broker.web.kpi_warm import KpiWarmer
+
+    now = int(time.time() * 1000)
+    items = [_session(1, now, "certificate_session", outcome="completed", type="juminhyo", copies=2,
+                      method="credit", rating=5, total_seconds=60.0, step_seconds={"pin": 20.0})]  # fmt: skip
+    central_store.record_stats("jp-999999-k01", StatsBatch(batch=(1, 1), items=items))
+    warmer = KpiWarmer(web_context)
+    warmer.warm_once()
+
+    real_rows = kpi_data._rows
+
+    def no_raw_scan(*args: object) -> list[object]:
+        raise AssertionError("a request parsed raw statistics")
+
+    monkeypatch.setattr(kpi_data, "_rows", no_raw_scan)
+    signed_in(web_client, *make_user(web_context, Role.AUDITOR))
+    assert '<div class="big" id="kpi-issued">2</div>' in web_client.get("/kpi").text
+
+    more = [_session(2, now, "certificate_session", outcome="completed", type="inkan", copies=1, method="cash",
+                     rating=4, total_seconds=50.0, step_seconds={"pin": 10.0})]  # fmt: skip
+    central_store.record_stats("jp-999999-k01", StatsBatch(batch=(2, 2), items=more))
+    monkeypatch.setattr(kpi_data, "_rows", real_rows)
+    warmer.warm_once()
+    monkeypatch.setattr(kpi_data, "_rows", no_raw_scan)
+    assert '<div class="big" id="kpi-issued">3</div>' in web_client.get("/kpi").text

@@ -15,8 +15,8 @@ from starlette.responses import Response
 from central_broker.accounts import Role
 from central_broker.web.charts import bar_chart, hbar_chart
 from central_broker.web.context import WebContext, ctx_of, session_of
-from central_broker.web.kpi_data import KpiCache, KpiReport
-from central_broker.web.kpi_rollup import KpiRollup
+from central_broker.web.kpi_data import KpiReport
+from central_broker.web.kpi_warm import shared_kpi_cache
 from central_broker.web.security import require
 from madoguchi.contracts.catalog_base import CatalogLookupError, tokyo
 
@@ -58,11 +58,7 @@ def router() -> APIRouter:
         require(session_of(request), *_ROLES)
         ctx = ctx_of(request)
         start, end = period(ctx, first, last)
-        with ctx.cache_lock:
-            cache: KpiCache | None = ctx.cache.get("kpi")
-            if cache is None:
-                cache = ctx.cache["kpi"] = KpiCache(KpiRollup(ctx.fleet.engine))
-        return cache.report(ctx.fleet.engine, ctx.catalog, start, end)
+        return shared_kpi_cache(ctx).report(ctx.fleet.engine, ctx.catalog, start, end)
 
     @api.get("/kpi")
     def kpi(request: Request, first: str | None = None, last: str | None = None) -> Response:

@@ -16,6 +16,7 @@ from central_broker.orders.rpc import payment_handlers
 from central_broker.rpc_server import RpcHandler, RpcServer, Subscriber
 from central_broker.store import FleetStore
 from central_broker.web.app import create_app
+from central_broker.web.kpi_warm import KpiWarmer
 from central_broker.web.server import WebServer
 from central_broker.web.setup import open_web_context
 from madoguchi.config.central import CentralConfig
@@ -62,6 +63,7 @@ class CentralServices:
         )
         if self.web is None:
             _logger.info("web disabled ([web] port = 0)")
+        self.kpi = KpiWarmer(self.ctx) if self.web is not None else None
 
     def start(self) -> None:
         """Start the web (if enabled) and, in the background, the RPC service (it waits for the broker).
@@ -71,6 +73,8 @@ class CentralServices:
         """
         if self.web is not None:
             self.web.start()
+        if self.kpi is not None:
+            self.kpi.start()
         self._rpc_thread = threading.Thread(target=self._run_rpc, name="rpc-start", daemon=True)
         self._rpc_thread.start()
 
@@ -99,5 +103,7 @@ class CentralServices:
             self._rpc_thread.join(_RPC_CONNECT_S + 5)
         if self.rpc is not None:
             self.rpc.stop()
+        if self.kpi is not None:
+            self.kpi.stop()
         if self.web is not None:
             self.web.stop()
