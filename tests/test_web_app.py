@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -202,6 +203,28 @@ def test_kpis_count_certificates_cashless_rate_times_and_ratings(
     }
     assert issued == {("999999", "juminhyo"): 2, ("131016", "inkan"): 1}
     assert web_client.get("/kpi?first=2026-05-02&last=2026-05-01").status_code == 400
+
+
+def test_kpis_count_certificates_per_branch_office(central_store: FleetStore) -> None:
+    """GIVEN kiosks at two branch offices of one city (and one that never reported its office) WHEN the KPIs are
+    computed THEN copies issued are counted per office, the unreported kiosk under its city code."""
+    from central_broker.web.kpi_data import compute_kpis
+    from madoguchi.contracts.catalog import load_sample_catalog
+    from madoguchi.contracts.messages import StateMessage
+
+    now = int(time.time() * 1000)
+    for dev, branch in (("jp-999999-k01", "本庁舎"), ("jp-999999-k02", "北支所"), ("jp-999999-k03", None)):
+        central_store.record_state(dev, StateMessage(online=True, epoch=1, ts=now, boot_id="b", app_ver="1",
+                                                     branch=branch))  # fmt: skip
+        item = _session(1, now, "certificate_session", outcome="completed", type="juminhyo", copies=2,
+                        method="credit", total_seconds=60.0, step_seconds={"pin": 20.0})  # fmt: skip
+        central_store.record_stats(dev, StatsBatch(batch=(1, 1), items=[item]))
+    today = time.localtime()
+    day = date(today.tm_year, today.tm_mon, today.tm_mday)
+    report = compute_kpis(
+        central_store.engine, load_sample_catalog(), day - timedelta(days=1), day + timedelta(days=1)
+    )
+    assert dict(report.issued_by(1)) == {"999999 本庁舎": 2, "999999 北支所": 2, "999999": 2}
 
 
 def test_kpi_cache_counts_statistics_that_arrive_late_for_a_past_day(central_store: FleetStore) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
+from central_broker.store.schema import kiosk_state
 from central_broker.store.telemetry_schema import kiosk_stat
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.catalog import Catalog
@@ -28,7 +29,7 @@ from madoguchi.contracts.catalog_rules import PaymentMethodKind
 if TYPE_CHECKING:
     from central_broker.web.kpi_rollup import KpiRollup
 
-__all__ = ["KpiCache", "KpiReport", "compute_kpis", "day_range"]
+__all__ = ["KpiCache", "KpiReport", "branch_labels", "compute_kpis", "day_range"]
 
 _logger = logging.getLogger(__name__)
 
@@ -144,8 +145,11 @@ def _cashless_ids(catalog: Catalog) -> set[str]:
     return {m.id for m in catalog.payment.methods if m.kind is not PaymentMethodKind.CASH}
 
 
-def _accumulate(report: KpiReport, rows: Iterable[Any], cashless: set[str]) -> None:
+def _accumulate(
+    report: KpiReport, rows: Iterable[Any], cashless: set[str], branches: dict[str, str] | None = None
+) -> None:
     zone = tokyo()
+    branches = branches or {}
     for device_id, ts, kind, fields in rows:
         outcome = str(fields.get("outcome", ""))
         report.sessions[(kind, outcome)] += 1
@@ -171,7 +175,7 @@ def _accumulate(report: KpiReport, rows: Iterable[Any], cashless: set[str]) -> N
                 report.cashless_rating.add(rating)
         if kind == CERTIFICATE:
             copies = fields.get("copies", 1)
-            branch = municipality_of(device_id) or "other"
+            branch = branches.get(device_id) or municipality_of(device_id) or "other"
             report.issued[(day, branch, str(fields.get("type", "?")))] += (
                 copies if isinstance(copies, int) else 1
             )
@@ -196,10 +200,17 @@ def _rows(engine: Engine, start: int, end: int) -> list[Any]:
         return list(conn.execute(query))
 
 
+def branch_labels(engine: Engine) -> dict[str, str]:
+    """Device id → "<municipality> <branch office>" for kiosks that reported their branch."""
+    query = select(kiosk_state.c.device_id, kiosk_state.c.branch).where(kiosk_state.c.branch.is_not(None))
+    with engine.connect() as conn:
+        return {dev: f"{municipality_of(dev) or 'other'} {branch}" for dev, branch in conn.execute(query)}
+
+
 def compute_kpis(engine: Engine, catalog: Catalog, first: date, last: date) -> KpiReport:
     """Aggregate the statistics of a period (no cache)."""
     report = KpiReport(first, last)
-    _accumulate(report, _rows(engine, *day_range(first, last)), _cashless_ids(catalog))
+    _accumulate(report, _rows(engine, *day_range(first, last)), _cashless_ids(catalog), branch_labels(engine))
     return report
 
 
@@ -248,8 +259,9 @@ class KpiCache:
                 day = datetime.fromtimestamp(row[1] / 1000, zone).date()
                 if day in fresh:
                     by_day[day].append(row)
+            branches = branch_labels(engine)
             for day, part in fresh.items():
-                _accumulate(part, by_day.get(day, []), cashless)
+                _accumulate(part, by_day.get(day, []), cashless, branches)
             with self._lock:
                 for day, part in fresh.items():
                     self._days[day] = (stamps[day], part)
