@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "fleet_cmd",
     "command_cmd",
     "diagnostics_cmd",
+    "rollout_cmd",
     "schemas_cmd",
     "config_cmd",
     "ca_cmd",

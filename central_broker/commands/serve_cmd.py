@@ -11,6 +11,8 @@ from central_broker.catalog_push.refresh import RefreshLoop
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
 from central_broker.issuance.hosting import IssuanceHost
+from central_broker.rollout.runner import Rollout
+from central_broker.rollout.watch import RolloutWatch
 from central_broker.store import FleetStore, open_store
 from central_broker.web.services import CentralServices
 from madoguchi.config.central import CentralConfig, load_central_config, local_central_config
@@ -72,6 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
         rpc_extra=None if issuance is None else issuance.control,
     )
     refresher = _refresher(config, store)
+    watch = _rollout_watch(config, store)
     try:
         with stop_on_signals() as stop:
             ingest.start()
@@ -80,6 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
                 issuance.start()
             if refresher is not None:
                 refresher.start()
+            if watch is not None:
+                watch.start()
             print(
                 f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}, "
                 f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
@@ -90,6 +95,8 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if refresher is not None:
             refresher.stop()
+        if watch is not None:
+            watch.stop()
         services.stop()
         if issuance is not None:
             issuance.stop()
@@ -105,3 +112,11 @@ def _refresher(config: CentralConfig, store: FleetStore) -> RefreshLoop | None:
         _logger.info("no signing keys configured: retained catalog documents are not re-signed by serve")
         return None
     return RefreshLoop(config.broker, SigningKeys(folder), store)
+
+
+def _rollout_watch(config: CentralConfig, store: FleetStore) -> RolloutWatch | None:
+    """Auto-halt of staged rollouts, when the signing keys are configured."""
+    folder = config.web.signing_keys_dir
+    if folder is None or not (folder / "catalog.key").is_file():
+        return None
+    return RolloutWatch(Rollout(store, config.broker, SigningKeys(folder)))

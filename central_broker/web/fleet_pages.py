@@ -17,6 +17,7 @@ from fastapi.exceptions import HTTPException
 from starlette.responses import Response
 
 from central_broker.accounts import Role
+from central_broker.rollout.runner import read_status
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.control_pages import COMMAND_LABELS
 from central_broker.web.events import fleet_fingerprint
@@ -158,9 +159,11 @@ def router() -> APIRouter:
         rollout = ctx.fleet.rollout()
         states = Counter(r.state for r in rollout)
         versions = Counter(d.catalog_ver for d in ctx.fleet.devices())
+        staged = read_status(ctx.fleet)
         return page(
             request,
             "catalog.html",
+            staged=staged,
             catalog=ctx.catalog,
             rollout=rollout,
             states=dict(sorted(states.items())),

@@ -1,0 +1,123 @@
+"""`kiosk-central rollout start|status|advance|pause|resume|halt`: staged catalog rollout.
+
+Stages (contract §5): one test kiosk → the pilot municipality → 10 % → 50 % → 100 % of the kiosks;
+`advance` publishes the next stage once the current one has applied or failed; the rollout halts by
+itself when the current stage's failure rate is over `--max-failure-rate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from central_broker.catalog_push import SigningKeys
+from central_broker.rollout.runner import Rollout, RolloutError, RolloutStatus
+from central_broker.store import open_store
+from madoguchi.cli import add_json_flag, emit, group
+from madoguchi.config.central import load_central_config
+from madoguchi.contracts.base import municipality_of
+from madoguchi.contracts.catalog import parse_catalog
+from madoguchi.errors import UserError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `rollout` group."""
+    sub = group(
+        subparsers,
+        "rollout",
+        "staged catalog rollout: test kiosk, pilot city, then 10, 50 and 100 percent of the kiosks",
+    )
+    start = sub.add_parser(
+        "start",
+        help="validate, sign and publish a catalog to the first stage (the test kiosk)",
+        description="Plan the stages over the kiosks of the catalog's municipality (or --devices), publish the "
+        "catalog and its desired document to the first stage only.",
+    )
+    start.add_argument("file", type=Path, help="catalog JSON file")
+    start.add_argument(
+        "--devices", nargs="+", metavar="ID", help="target kiosks (default: the municipality's)"
+    )
+    start.add_argument(
+        "--test-device", metavar="ID", help="the test kiosk (default: the first in a stable order)"
+    )
+    start.add_argument("--pilot", metavar="CODE", help="6-digit pilot municipality code (a stage of its own)")
+    start.add_argument("--stages", default="10,50,100", help="cumulative percentages after the pilot")
+    start.add_argument(
+        "--max-failure-rate", type=float, default=0.1, help="halt when more than this share of a stage fails"
+    )
+    start.set_defaults(func=_start)
+    for name, text in (
+        ("status", "show the latest rollout, stage by stage"),
+        ("advance", "publish the next stage once the current one has applied or failed"),
+        ("pause", "stop advancing (what is published stays)"),
+        ("resume", "allow advancing again"),
+        ("halt", "end the rollout where it is"),
+    ):
+        parser = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        parser.set_defaults(func=_action, action=name)
+    for parser in [start, *(sub.choices[n] for n in ("status", "advance", "pause", "resume", "halt"))]:
+        parser.add_argument("--config", type=Path, required=True, help="central TOML file")
+        parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+        add_json_flag(parser)
+
+
+def _rollout(args: argparse.Namespace) -> Rollout:
+    config = load_central_config(args.config)
+    keys = SigningKeys(args.keys or config.central.data_dir / "signing")
+    return Rollout(open_store(config.central.store_url), config.broker, keys)
+
+
+def _text(status: RolloutStatus) -> str:
+    lines = [f"rollout {status.rollout_id}: catalog version {status.version}, {status.state}"
+             + (f" — {status.reason}" if status.reason else "")]  # fmt: skip
+    for s in status.stages:
+        mark = "▶" if s.index == status.stage and status.state == "running" else " "
+        lines.append(
+            f" {mark} {s.index} {s.name:<14} {'published' if s.published else 'waiting  '}  "
+            f"{s.current}/{s.targets} current, {s.failed} failed, {s.pending} pending"
+        )
+    return "\n".join(lines)
+
+
+def _start(args: argparse.Namespace) -> int:
+    rollout = _rollout(args)
+    try:
+        body = args.file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}", "check the path") from exc
+    try:
+        percents = [int(p) for p in args.stages.split(",")]
+    except ValueError as exc:
+        raise UserError(
+            f"--stages {args.stages!r} is not a list of numbers", "e.g. --stages 10,50,100"
+        ) from exc
+    try:
+        devices = args.devices or [
+            d.device_id
+            for d in rollout.store.devices()
+            if municipality_of(d.device_id) == parse_catalog(body, str(args.file)).municipality.code
+        ]
+        status = rollout.start(
+            body, devices, source=str(args.file), test_device=args.test_device, pilot_municipality=args.pilot,
+            percents=percents, max_failure_rate=args.max_failure_rate,
+        )  # fmt: skip
+    except RolloutError as exc:
+        raise UserError(str(exc), "see `kiosk-central rollout status`") from exc
+    finally:
+        rollout.store.close()
+    emit(status.to_dict(), args.json, _text(status))
+    return 0
+
+
+def _action(args: argparse.Namespace) -> int:
+    rollout = _rollout(args)
+    try:
+        status = getattr(rollout, args.action)()
+    except RolloutError as exc:
+        raise UserError(str(exc), "see `kiosk-central rollout status`") from exc
+    finally:
+        rollout.store.close()
+    emit(status.to_dict(), args.json, _text(status))
+    return 0 if status.state != "halted" or args.action in ("halt", "status") else 1
