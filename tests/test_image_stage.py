@@ -119,6 +119,8 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
         "etc/systemd/system.conf.d/10-kiosk-watchdog.conf": 0o644,
         "etc/systemd/journald.conf.d/10-kiosk-volatile.conf": 0o644,
         "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf": 0o644,
+        "etc/systemd/system/systemd-timesyncd.service.d/10-kiosk-clock.conf": 0o644,
+        "etc/tmpfiles.d/kiosk-timesync.conf": 0o644,
         "etc/udev/rules.d/70-kiosk-devices.rules": 0o644,
         "etc/polkit-1/rules.d/60-kiosk-pcscd.rules": 0o644,
         "etc/polkit-1/rules.d/61-kiosk-reboot.rules": 0o644,
@@ -135,6 +137,12 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
     ntp = (rootfs / "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf").read_text()
     assert "NTP=ntp1.city.example ntp2.city.example" in ntp
     assert int((rootfs / "var/lib/systemd/timesync/clock").stat().st_mtime) == EPOCH
+    clock = (rootfs / "etc/systemd/system/systemd-timesyncd.service.d/10-kiosk-clock.conf").read_text()
+    assert (
+        "BindPaths=-/data/timesync:/var/lib/systemd/timesync" in clock and "RequiresMountsFor=/data" in clock
+    )
+    tmpfiles = (rootfs / "etc/tmpfiles.d/kiosk-timesync.conf").read_text()
+    assert "d /data/timesync 0755 systemd-timesync systemd-timesync -" in tmpfiles
     assert not list((rootfs / "etc/madoguchi/release-keys").glob("*.key")), (
         "private keys never enter the image"
     )
@@ -316,3 +324,22 @@ def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_
     sign_bundle(bundle, Ed25519PrivateKey.generate())
     with pytest.raises(UserError, match="no valid signature"):
         open_bundle(bundle, keys)
+
+
+def test_timesync_folder_on_the_data_partition_is_created_for_the_timesync_user(tmp_path: Path) -> None:
+    """GIVEN the image's tmpfiles rule WHEN systemd-tmpfiles applies it at boot (here: against a root folder
+    with the systemd-timesync user) THEN /data/timesync exists, owned by that user, for the clock file."""
+    root = tmp_path / "root"
+    (root / "etc/tmpfiles.d").mkdir(parents=True)
+    rule = (
+        Path(__file__).resolve().parent.parent
+        / "provisioning/image/stage-kiosk/01-system/files/conf/kiosk-timesync.tmpfiles"
+    )
+    shutil.copy(rule, root / "etc/tmpfiles.d/kiosk-timesync.conf")
+    (root / "etc/passwd").write_text(
+        "root:x:0:0::/root:/bin/sh\nsystemd-timesync:x:997:997::/:/usr/sbin/nologin\n"
+    )
+    (root / "etc/group").write_text("root:x:0:\nsystemd-timesync:x:997:\n")
+    subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", "kiosk-timesync.conf"], check=True)
+    made = (root / "data/timesync").stat()
+    assert (made.st_uid, made.st_mode & 0o777) == (997, 0o755)

@@ -35,6 +35,9 @@ CONF
 chmod 0644 "${root}/etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf"
 install -d -m 0755 "${root}/var/lib/systemd/timesync"
 touch -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" "${root}/var/lib/systemd/timesync/clock"
+# The clock file survives reboots on /data once the root is a RAM overlay.
+install -D -m 0644 "${files}/conf/10-kiosk-clock.conf" "${root}/etc/systemd/system/systemd-timesyncd.service.d/10-kiosk-clock.conf"
+install -D -m 0644 "${files}/conf/kiosk-timesync.tmpfiles" "${root}/etc/tmpfiles.d/kiosk-timesync.conf"
 
 # Console blanking off; no first-boot growth of root (kiosk-data.service sizes root and /data).
 cmdline="${root}/boot/firmware/cmdline.txt"
