@@ -283,20 +283,32 @@ class IssuanceClient:
             raise DocumentRejected(f"document {binding.serial} is bound to another {', '.join(wrong)}")
 
     def confirm(self, session: KioskSession, serial: str, outcome: ConfirmOutcome) -> ConfirmResult:
-        """Report printed / failed / void."""
+        """Report printed / failed / void (after `failed`, `unissued_slip` holds the signed 未交付 slip text)."""
         params = {"session_id": session.session_id, "serial": serial, "outcome": outcome.value}
         return ConfirmResult.model_validate(self._call(Method.CONFIRM, params))
 
     def print_and_confirm(
-        self, session: KioskSession, document: PrintableDocument, print_pdf: Callable[[bytes, int], None]
+        self,
+        session: KioskSession,
+        document: PrintableDocument,
+        print_pdf: Callable[[bytes, int], None],
+        on_failed: Callable[[ConfirmResult], None] | None = None,
     ) -> ConfirmResult:
-        """Print (`print_pdf(pdf, copies)`), confirm the outcome, and wipe the document whatever happens."""
+        """Print (`print_pdf(pdf, copies)`), confirm the outcome, and wipe the document whatever happens.
+
+        When printing raises, the failure is confirmed (the centre opens a print_failed incident) and
+        `on_failed` (added in session 2; optional) receives that confirmation before the error is
+        re-raised: its `unissued_slip` is the signed 未交付 slip text to print as a QR code on the receipt
+        printer (R-15) and `reprint_until` the end of the free reprint window.
+        """
         try:
             try:
                 print_pdf(document.pdf(), document.copies)
             except Exception:
                 _logger.exception("printing %s failed", document.serial)
-                self.confirm(session, document.serial, ConfirmOutcome.FAILED)
+                failed = self.confirm(session, document.serial, ConfirmOutcome.FAILED)
+                if on_failed is not None:
+                    on_failed(failed)
                 raise
             return self.confirm(session, document.serial, ConfirmOutcome.PRINTED)
         finally:

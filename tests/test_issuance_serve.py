@@ -109,36 +109,41 @@ def test_central_serve_alone_serves_issuance_and_payment_orders_and_alerts_incid
     proc = subprocess.Popen(
         [central, "serve", "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    device = "jp-999999-k71"
-    rpc = RpcClient.connect(device, BrokerConfig(url=mosquitto.url), retry_s=1.0)
     try:
-        kiosk = IssuanceClient(rpc, key.public_key(), timeout_s=5)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                session = kiosk.begin()
-                break
-            except RpcTimeout:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline
-        with emulated_card(JpkiTestCa(emulator_dir), persona_by_name("valid-adult")) as card:
-            kiosk.authenticate(session, card, Pin.from_digits("1234"))
-        total = kiosk.prepare(session, "juminhyo").total_yen
-        with pytest.raises(RpcCallError, match="paid 1 yen"):
-            kiosk.issue(session, "juminhyo", payment_ref="PAY-LOW", amount_yen=1)
-        document = kiosk.issue(session, "juminhyo", payment_ref="PAY-OK", amount_yen=total)
-        assert document.pdf().startswith(b"%PDF")
-        with pytest.raises(RpcCallError) as missing:
-            rpc.call("payment.lookup", {"order_code": "000000"}, 5)
-        assert missing.value.code.value in ("NOT_FOUND", "INVALID_ARGUMENT")
+        device = "jp-999999-k71"
+        rpc = RpcClient.connect(device, BrokerConfig(url=mosquitto.url), retry_s=1.0)
+        try:
+            kiosk = IssuanceClient(rpc, key.public_key(), timeout_s=5)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    session = kiosk.begin()
+                    break
+                except RpcTimeout:
+                    assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                    assert time.monotonic() < deadline
+            with emulated_card(JpkiTestCa(emulator_dir), persona_by_name("valid-adult")) as card:
+                kiosk.authenticate(session, card, Pin.from_digits("1234"))
+            total = kiosk.prepare(session, "juminhyo").total_yen
+            with pytest.raises(RpcCallError, match="paid 1 yen"):
+                kiosk.issue(session, "juminhyo", payment_ref="PAY-LOW", amount_yen=1)
+            document = kiosk.issue(session, "juminhyo", payment_ref="PAY-OK", amount_yen=total)
+            assert document.pdf().startswith(b"%PDF")
+            with pytest.raises(RpcCallError) as missing:
+                rpc.call("payment.lookup", {"order_code": "000000"}, 5)
+            assert missing.value.code.value in ("NOT_FOUND", "INVALID_ARGUMENT")
+        finally:
+            rpc.close()
+        store = open_store(f"sqlite:///{tmp_path / 'data' / 'central.db'}", create=False)
+        try:
+            alerts = store.alerts(device_id=device)
+        finally:
+            store.close()
+        assert [a.code for a in alerts] == ["incident_amount_mismatch"]
+        assert "PAY-LOW" not in alerts[0].detail and "paid 1 yen" in alerts[0].detail
+        proc.terminate()
+        assert proc.wait(20) == 0
     finally:
-        rpc.close()
-    store = open_store(f"sqlite:///{tmp_path / 'data' / 'central.db'}", create=False)
-    try:
-        alerts = store.alerts(device_id=device)
-    finally:
-        store.close()
-    assert [a.code for a in alerts] == ["incident_amount_mismatch"]
-    assert "PAY-LOW" not in alerts[0].detail and "paid 1 yen" in alerts[0].detail
-    proc.terminate()
-    assert proc.wait(20) == 0
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

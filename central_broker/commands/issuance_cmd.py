@@ -1,12 +1,17 @@
-"""`kiosk-central issuance`: verify a printed certificate's QR code offline; switch issuance off and on."""
+"""`kiosk-central issuance`: verify a printed certificate's QR code (or a 未交付 slip) offline; switch issuance off and on."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.errors import UserError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = ["register"]
 
@@ -20,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Check a certificate PDF's QR code (or the QR text) offline. Exit 0 when genuine, 1 when not.",
     )
     verify.add_argument("file", nargs="?", type=Path, help="certificate PDF")
-    verify.add_argument("--qr", help="the QR code's text instead of a PDF")
+    verify.add_argument("--qr", help="the QR code's text instead of a PDF (also a 未交付 slip's QR text)")
     verify.add_argument("--key", type=Path, required=True, help="the city's issuance public key (PEM)")
     add_json_flag(verify)
     verify.set_defaults(func=_verify)
@@ -125,6 +130,7 @@ def _incidents(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from central_broker.issuance.qrcheck import check_pdf, check_qr, load_public_key
+    from central_broker.issuance.unissued import PREFIX as UNISSUED_PREFIX
     from device_drivers.printer.a4.qrsign import QrSignatureError
 
     if (args.file is None) == (args.qr is None):
@@ -133,6 +139,8 @@ def _verify(args: argparse.Namespace) -> int:
             "e.g. kiosk-central issuance verify cert.pdf --key city.pem",
         )
     key = load_public_key(args.key)
+    if args.qr is not None and args.qr.strip().startswith(UNISSUED_PREFIX + "."):
+        return _verify_slip(args.qr, key, args.json)
     try:
         result = check_qr(args.qr, key) if args.qr is not None else check_pdf(args.file, key)
     except QrSignatureError as exc:
@@ -154,6 +162,26 @@ def _verify(args: argparse.Namespace) -> int:
         )
         return 1
     emit(data, args.json, f"genuine: {claims.kind} {claims.serial} issued {claims.issued_at}")
+    return 0
+
+
+def _verify_slip(text: str, key: Ed25519PublicKey, as_json: bool) -> int:
+    """A 未交付 slip (R-15): staff check it before handing the certificate over free."""
+    from central_broker.issuance.unissued import verify_unissued
+    from device_drivers.printer.a4.qrsign import QrSignatureError
+
+    try:
+        slip = verify_unissued(text, key)
+    except QrSignatureError as exc:
+        emit({"genuine": False, "reason": str(exc)}, as_json, f"NOT GENUINE: {exc}")
+        return 1
+    data = {"genuine": True, "slip": "unissued", **dataclasses.asdict(slip)}
+    emit(
+        data,
+        as_json,
+        f"genuine 未交付 slip: {slip.type_id} ×{slip.copies} serial {slip.serial} from {slip.device_id}, "
+        f"payment {slip.payment_ref}, failed {slip.failed_at}; issue again free of charge",
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from central_broker.issuance.store import (
     SessionRow,
     SessionState,
 )
+from central_broker.issuance.unissued import UnissuedSlip, iso_utc, sign_unissued
 from madoguchi.contracts.issuance import (
     Binding,
     ConfirmOutcome,
@@ -118,10 +119,7 @@ def existing_document(svc: IssuanceService, row: SessionRow, params: IssueParams
         void_document(svc, doc, "void:unreadable")
         raise IssuanceError(RpcErrorCode.CONFLICT, "the document can no longer be sent; it is void")
     reprint = doc.state is DocState.PRINT_FAILED
-    if reprint:
-        svc.open_incident(
-            row.device_id, IncidentKind.PRINT_FAILED, doc.serial, doc.payment_ref, "print failed; reprinted"
-        )
+    if reprint:  # the print_failed incident was opened when the failure was confirmed
         audit = svc.audit_entry(row.device_id, "reprint", doc.type_id, doc.serial, row.cert_fp)
         svc.store.update_document(
             doc.serial,
@@ -161,6 +159,8 @@ def confirm_document(svc: IssuanceService, device_id: str, params: ConfirmParams
             reprint_until_ms=until,
         )  # fmt: skip
         state = SessionState.PRINT_FAILED
+        if ok:
+            return _print_failed(svc, device_id, doc, until)
     else:
         ok = svc.store.update_document(
             doc.serial,
@@ -173,12 +173,46 @@ def confirm_document(svc: IssuanceService, device_id: str, params: ConfirmParams
         state, until = SessionState.VOID, None
     if not ok:
         current = svc.store.document_for_session(row.session_id)
-        if current is not None and current.state.value == state.value:
-            return ConfirmResult(state=state.value, reprint_until=current.reprint_until_ms)  # a retry
+        if current is not None and current.state.value == state.value:  # a retry
+            slip = None
+            if current.state is DocState.PRINT_FAILED and current.reprint_until_ms is not None:
+                slip = _slip(svc, current, svc.now_ms(), current.reprint_until_ms)
+            return ConfirmResult(
+                state=state.value, reprint_until=current.reprint_until_ms, unissued_slip=slip
+            )
         raise IssuanceError(
             RpcErrorCode.CONFLICT, f"the document is {current.state.value if current else '?'}"
         )
     return ConfirmResult(state=state.value, reprint_until=until)
+
+
+def _slip(svc: IssuanceService, doc: DocumentRow, failed_ms: int, until_ms: int) -> str:
+    slip = UnissuedSlip(
+        doc.serial,
+        doc.device_id,
+        doc.type_id,
+        doc.copies,
+        doc.payment_ref,
+        iso_utc(failed_ms),
+        iso_utc(until_ms),
+    )
+    return sign_unissued(slip, svc.settings.signing_key)
+
+
+def _print_failed(svc: IssuanceService, device_id: str, doc: DocumentRow, until_ms: int) -> ConfirmResult:
+    """A paid document failed to print: open an incident (R-12, R-15) and hand back a signed 未交付 slip."""
+    svc.open_incident(
+        device_id,
+        IncidentKind.PRINT_FAILED,
+        doc.serial,
+        doc.payment_ref,
+        "print failed after payment; 未交付 slip issued (free reprint)",
+    )
+    return ConfirmResult(
+        state=SessionState.PRINT_FAILED.value,
+        reprint_until=until_ms,
+        unissued_slip=_slip(svc, doc, svc.now_ms(), until_ms),
+    )
 
 
 def void_document(svc: IssuanceService, doc: DocumentRow, event: str) -> None:

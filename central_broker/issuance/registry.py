@@ -21,6 +21,7 @@ from typing import Protocol
 from cryptography import x509
 
 from central_broker.issuance.authcheck import spki_sha256
+from madoguchi.sqlite import connect_durable
 
 __all__ = ["Resident", "ResidentRegistry", "SqliteRegistry", "TaxFacts"]
 
@@ -120,11 +121,12 @@ class SqliteRegistry:
     """The embedded registry: residents and their enrolled authentication certificates in one SQLite file."""
 
     def __init__(self, path: Path | str = ":memory:") -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        if str(path) == ":memory:":  # tests only: WAL does not apply to an in-memory database
+            self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        else:
+            self._db = connect_durable(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -257,6 +257,7 @@ class ConfirmResult(Message):
 
     state: str
     reprint_until: int | None = None
+    unissued_slip: str | None = None  # after a failed print: signed 未交付 slip text for a QR
 
 
 def sign_binding(binding: Binding, key: Ed25519PrivateKey) -> str:
