@@ -228,7 +228,7 @@ def test_register_payment_pays_the_total_marks_the_order_and_prints_the_receipt(
     r = Reg()
     r.send(*TO_RECEIPT, ev.PrintDone(), ev.Confirm())
     sales = [x for x in r.commands if isinstance(x, cmd.StartPayment)]
-    assert sales == [cmd.StartPayment("pay-1", 900, "qr")]
+    assert sales == [cmd.StartPayment("pay-1", 900, "qr", "ord-0042")]
     assert cmd.MarkOrderPaid("ord-0042", "pay-1", "qr") in r.commands
     assert cmd.PrintReceipt("ord-0042", "pay-1", "qr") in r.commands
     (stats,) = r.stats()

@@ -47,6 +47,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "guide.bring": {"ja": "お持ちいただくもの: {items}", "en": "Please bring: {items}"},
     "guide.issued": {"ja": "{time} 作成", "en": "Printed {time}"},
     "yen": {"ja": "{value}円", "en": "¥{value}"},
+    "unissued.title": {"ja": "未交付証明書 控え", "en": "Certificate not delivered"},
+    "unissued.body": {
+        "ja": "お支払いいただいた証明書をお渡しできませんでした。この控えを窓口にお持ちください。無料でお渡しします。",
+        "en": "We could not hand over the certificate you paid for. Bring this slip to the counter: it is issued free.",
+    },
+    "unissued.payment": {"ja": "お支払い番号 {ref}", "en": "Payment no. {ref}"},
+    "unissued.until": {"ja": "{date} までにお越しください", "en": "Please come by {date}"},
+    "unissued.unsigned": {
+        "ja": "職員が確認します。お待ちください。",
+        "en": "A member of staff will check this. Please wait.",
+    },
 }
 
 LANGUAGES = ("ja", "en")

@@ -34,6 +34,7 @@ from kiosk_app.agent.outbox import Outbox
 from kiosk_app.agent.sender import StatsSender
 from kiosk_app.agent.system import clock_synced, read_system_metrics
 from kiosk_app.agent.telemetry import Telemetry
+from kiosk_app.rpc_client import RpcClient
 from madoguchi import __version__
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.messages import HealthMessage, ReportedMessage, StateMessage
@@ -107,6 +108,7 @@ class FleetAgent(AgentHooks):
         self.telemetry = Telemetry(self.device_id, outbox, sender, clock)
         self._outbox_depth = outbox_depth or outbox.depth
         self._downlinks: list[Downlink] = []
+        self._rpc: list[RpcClient] = []
         self._ticks: list[Callable[[], None]] = []
         self.maintenance = threading.Event()
         self.restart_requested = threading.Event()
@@ -157,6 +159,17 @@ class FleetAgent(AgentHooks):
         self._client = client
         client.loop_start()
         _logger.info("%s: connecting to %s:%d", self.device_id, broker.host, broker.port)
+
+    def rpc_client(self, *, retry_s: float = 2.0, clock: Clock = time.time) -> RpcClient:
+        """An RPC client on this agent's connection (a kiosk has one MQTT session: its client id is its CN).
+
+        Its answers arrive on `down/rpc`, which the agent subscribes with `down/#`. Call after `start()`.
+        """
+        if self._client is None:
+            raise RuntimeError("start() the agent before asking for its RPC client")
+        rpc = RpcClient(self._client, self.device_id, retry_s=retry_s, clock=clock)
+        self._rpc.append(rpc)
+        return rpc
 
     def _on_pre_connect(self, client: mqtt.Client, _userdata: Any) -> None:
         try:
@@ -224,6 +237,8 @@ class FleetAgent(AgentHooks):
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
+            if any(rpc.handle(message) for rpc in self._rpc if message.topic == rpc.response_topic):
+                return
             payload = bytes(message.payload)
             if self.telemetry.on_message(message.topic, payload):
                 return

@@ -21,6 +21,7 @@ __all__ = [
     "LookupOrder",
     "MarkOrderPaid",
     "PlayCue",
+    "PrepareDocument",
     "PrintDocument",
     "PrintReceipt",
     "PrintSlip",
@@ -64,12 +65,29 @@ class CheckPrinter(Command):
 
 
 @dataclass(frozen=True)
+class PrepareDocument(Command):
+    """Before payment: have the central check the request and render it while the resident pays.
+
+    Answered only when it fails: `AuthRefused` (refused, with the reason) or `CentralUnreachable`.
+    """
+
+    session_ref: str
+    type_id: str
+    choices: tuple[tuple[str, str], ...]
+    copies: int
+
+
+@dataclass(frozen=True)
 class StartPayment(Command):
-    """Start a sale of `amount_yen` with one method, under our own unique reference."""
+    """Start a sale of `amount_yen` with one method, under our own unique reference.
+
+    `order_id` is the payment order (semi-self register) the sale pays, None for a certificate.
+    """
 
     ref: str
     amount_yen: int
     method_id: str
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)

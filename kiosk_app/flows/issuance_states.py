@@ -67,7 +67,7 @@ def state_specs() -> list[StateSpec[Step, Ctx]]:
         Step.PIN_ENTRY: lambda c: c.s.clear_pin(),
         Step.VERIFYING: _verify,
         Step.FETCHING_OPTIONS: lambda c: [cmd.RequestOptions(c.s.ref, c.language)],
-        Step.CHECKING_PRINTER: lambda c: [cmd.CheckPrinter("a4")],
+        Step.CHECKING_PRINTER: _prepare_and_check,
         Step.PRINTER_UNAVAILABLE: staff("printer_unavailable"),
         Step.PAYING: _start_payment,
         Step.PAYMENT_UNKNOWN: staff("payment_unknown"),
@@ -96,6 +96,13 @@ def _verify(c: Ctx) -> list[Command]:
     c.s.clear_pin()
     c.s.pin_error = False
     return [cmd.VerifyPinAndAuthenticate(c.s.ref, pin)]
+
+
+def _prepare_and_check(c: Ctx) -> list[Command]:
+    s = c.s
+    assert s.type_id is not None
+    choices = tuple(sorted(s.choices.items()))
+    return [cmd.PrepareDocument(s.ref, s.type_id, choices, s.copies), cmd.CheckPrinter("a4")]
 
 
 def _start_payment(c: Ctx) -> list[Command]:

@@ -139,6 +139,8 @@ def _transitions() -> list[Row]:
         Row(S.CHECKING_PRINTER, ev.PrinterReady, S.PAYING),
         Row(S.CHECKING_PRINTER, ev.PrinterNotReady, S.PRINTER_UNAVAILABLE, None, lambda c, e: setattr(c.s, "problem", e.problem)),
         Row(S.CHECKING_PRINTER, TimedOut, S.PRINTER_UNAVAILABLE, None, lambda c, e: setattr(c.s, "problem", "timeout")),
+        Row(S.CHECKING_PRINTER, ev.AuthRefused, S.REFUSED, None, lambda c, e: setattr(c.s, "refusal", e.refusal)),
+        Row(S.CHECKING_PRINTER, ev.CentralUnreachable, S.ISSUANCE_UNAVAILABLE),
         Row(S.PAYING, ev.PaymentProgress, None, None, lambda c, e: setattr(c.s, "payment_phase", e.phase)),
         Row(S.PAYING, ev.Cancel, None, None, _abort_payment),
         Row(S.PAYING, ev.CardRemoved, None, None, lambda c, e: _removed(c, e) + _abort_payment(c, e)),

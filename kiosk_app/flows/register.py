@@ -143,7 +143,7 @@ def _lookup(c: Ctx) -> list[Command]:
 def _start_payment(c: Ctx) -> list[Command]:
     assert c.order is not None and c.method_id is not None
     c.payment_ref, c.payment_phase, c.cancel_requested = c.make_ref(), "", False
-    return [cmd.StartPayment(c.payment_ref, c.order.total_yen, c.method_id)]
+    return [cmd.StartPayment(c.payment_ref, c.order.total_yen, c.method_id, c.order.order_id)]
 
 
 def _paid(c: Ctx) -> list[Command]:

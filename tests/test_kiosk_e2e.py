@@ -1,0 +1,245 @@
+"""End to end: a resident at a kiosk, from card to printed certificate, and a semi-self register payment.
+
+Every boundary is the real one: the card through pyscard → pcscd → vpcd → the card emulator, the payment
+terminal as bytes over a pty to the simulator, the receipt printer as ESC/POS to the virtual printer,
+certificates on A4 through CUPS (cups-pdf), the central issuance and order services over Mosquitto, the
+kiosk's one MQTT session shared by the fleet agent and the RPC calls. The flows are driven as the screens
+drive them (the controller), without Kivy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from central_broker.issuance.store import DocState
+from central_broker.web import WebContext
+from device_drivers.card.emulator.personas import persona_by_name
+from device_drivers.payment.driver import PaymentTerminal
+from device_drivers.payment.journal import Journal
+from device_drivers.payment.transport import SerialPortSource
+from kiosk_app.agent import FleetAgent, UnmonitoredDeviceHealth
+from kiosk_app.flows import events as ev
+from kiosk_app.flows.clock import monotonic_clock
+from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
+from kiosk_app.flows.register import RegisterFlow, RegisterSettings
+from kiosk_app.issuance_client import IssuanceClient
+from kiosk_app.orders_client import OrdersClient
+from kiosk_app.runner import CupsA4, DeviceRunner, FolderA4, PcscCardSlot, ReceiptOutput, RunnerParts
+from kiosk_app.ui.controller import KioskController, Service
+from madoguchi.config.kiosk import simulated_kiosk_config
+from madoguchi.contracts.catalog import load_sample_catalog
+from madoguchi.contracts.issuance import cert_fingerprint
+from madoguchi.contracts.orders import OrderStatus
+from tests.fixtures.issuance import IssuanceEnv
+from tests.fixtures.pcsc import InsertCard, PcscDaemon
+from tests.fixtures.printing import CupsPdf, VirtualPrinter
+from tests.fixtures.serial_pty import StartSim
+
+pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
+
+
+@dataclass
+class Kiosk:
+    """A kiosk on real parts, driven through its controller."""
+
+    controller: KioskController
+    runner: DeviceRunner
+    agent: FleetAgent
+    terminal: PaymentTerminal
+
+    def step(self) -> str:
+        return self.controller.step_name()
+
+    def wait_for(self, step: str, timeout: float = 30.0) -> None:
+        """Pump device events (as the UI clock does) until the flow is at `step`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.controller.drain()
+            if self.step() == step:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the kiosk is at {self.step()!r}, not {step!r}, after {timeout:g} s")
+
+    def tap(self, *events: ev.Event) -> None:
+        for event in events:
+            self.controller.send(event)
+
+
+KioskFactory = Callable[..., Kiosk]
+
+
+@pytest.fixture
+def kiosk_on_real_parts(
+    tmp_path: Path, mosquitto: object, pcsc_daemon: PcscDaemon, virtual_printer: VirtualPrinter
+) -> Iterator[KioskFactory]:
+    """Factory: `make(device_id, a4=..., terminal_path=..., issuance=fn(rpc)|None, orders=True)` → a started kiosk."""
+    made: list[Kiosk] = []
+    catalog = load_sample_catalog()
+
+    def make(
+        device_id: str,
+        *,
+        a4: CupsA4 | FolderA4,
+        terminal_path: str,
+        issuance: Callable[[FleetAgent], IssuanceClient] | None = None,
+        orders: bool = False,
+    ) -> Kiosk:
+        config = simulated_kiosk_config(tmp_path / device_id, mosquitto.url, device_id)  # type: ignore[attr-defined]
+        agent = FleetAgent(config, UnmonitoredDeviceHealth())
+        agent.start()
+        assert agent.connected.wait(10), "the kiosk's fleet link did not connect"
+        terminal = PaymentTerminal(
+            SerialPortSource(terminal_path), Journal(tmp_path / f"{device_id}-payments.sqlite", device_id)
+        )
+        terminal.open()
+        parts = RunnerParts(
+            catalog=catalog,
+            card=PcscCardSlot(f"pcsc://{pcsc_daemon.readers[0]}", pcsc_daemon.readers[0]),
+            a4=a4,
+            receipt=ReceiptOutput(virtual_printer.url),
+            terminal=terminal,
+            issuance=issuance(agent) if issuance else None,
+            orders=OrdersClient(agent.rpc_client(retry_s=1.0)) if orders else None,
+            telemetry=agent.telemetry,
+        )
+        runner = DeviceRunner(parts)
+        clock = monotonic_clock
+        controller = KioskController(
+            CertificateFlow(settings_from_catalog(catalog), clock),
+            RegisterFlow(RegisterSettings(methods=("credit", "emoney", "qr")), clock),
+            runner.execute,
+            catalog,
+        )
+        runner.attach(controller.post)
+        runner.start()
+        kiosk = Kiosk(controller, runner, agent, terminal)
+        made.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in made:
+        kiosk.runner.stop()
+        kiosk.terminal.close()
+        kiosk.agent.stop()
+
+
+def _pdf_info(path: Path) -> str:
+    return subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_resident_goes_from_card_to_printed_certificate_on_real_parts(
+    issuance_server: tuple[IssuanceEnv, object],
+    kiosk_on_real_parts: KioskFactory,
+    insert_card: InsertCard,
+    payment_sim: StartSim,
+    cups_pdf: CupsPdf,
+) -> None:
+    """GIVEN a kiosk on pcscd+vpcd, the pty terminal, CUPS, the virtual printer and the central issuance over
+    Mosquitto WHEN a resident places the card, types the PIN, picks 住民票, pays by credit card THEN exactly
+    the fee is charged once, the certificate with their own name comes out of the A4 printer, the central
+    records it printed for this kiosk, and the session statistic holds no personal data."""
+    env, _server = issuance_server
+    sim = payment_sim("approve")
+    device = "jp-999999-k81"
+
+    def issuance(agent: FleetAgent) -> IssuanceClient:
+        return IssuanceClient(
+            agent.rpc_client(clock=env.clock, retry_s=1.0), env.signing_key.public_key(), timeout_s=15
+        )
+
+    kiosk = kiosk_on_real_parts(device, a4=CupsA4(cups_pdf.url), terminal_path=sim.path, issuance=issuance)
+    persona = persona_by_name("valid-adult")
+
+    kiosk.controller.start(Service.CERTIFICATE)
+    kiosk.tap(ev.ChooseLanguage("ja"))
+    kiosk.wait_for("place_card")
+    card = insert_card("valid-adult")
+    kiosk.wait_for("pin_entry")
+    view = kiosk.controller.certificate.view()
+    assert view.tries_left == 3
+    kiosk.tap(*(ev.Digit(d) for d in persona.pin), ev.Confirm())
+    kiosk.wait_for("name_confirm")
+    shown = kiosk.controller.certificate.view().masked_name
+    assert (
+        shown and shown != persona.full_name and shown[0] == persona.full_name[0]
+    )  # partly masked, never whole
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_type")
+    kiosk.tap(ev.ChooseType("juminhyo"))
+    kiosk.wait_for("choose_options")
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("copies")
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("fee_summary")
+    fee = kiosk.controller.certificate.view().fee_yen
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_method")
+    kiosk.tap(ev.ChooseMethod("credit"))
+    kiosk.wait_for("take_certificate", timeout=90)
+
+    printed = cups_pdf.wait_for_pdf()
+    assert "Pages:           1" in _pdf_info(printed)  # one copy of a one-page 住民票 went through CUPS
+    assert [c.amount for c in sim.ledger.charges()] == [fee] and fee > 0
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("take_card")
+    card.remove()
+    kiosk.wait_for("rating")
+    kiosk.tap(ev.Rate(5))
+    kiosk.wait_for("home")
+    assert kiosk.runner.wait_idle(15)
+
+    sessions = env.store.sessions_of(device)
+    document = env.store.document_for_session(sessions[-1].session_id)
+    assert document is not None and document.state is DocState.PRINTED and document.device_id == device
+    own_card = cert_fingerprint(env.ca.material(persona).auth_cert)
+    assert json.loads(document.binding_json)["cert_fingerprint"] == own_card  # bound to this resident's card
+    assert kiosk.runner.certificates is not None and not kiosk.runner.certificates.live  # wiped at the end
+    batch = kiosk.agent.telemetry.outbox.next_batch()
+    stored = (
+        json.dumps([item.model_dump(mode="json") for item in batch.items], ensure_ascii=False)
+        if batch
+        else ""
+    )
+    assert '"type": "juminhyo"' in stored and '"outcome": "completed"' in stored and '"rating": 5' in stored
+    assert persona.full_name not in stored and persona.pin not in stored
+
+
+def test_a_register_payment_is_looked_up_paid_on_the_terminal_and_receipted(
+    web_context: WebContext,
+    payment_rpc: object,
+    kiosk_on_real_parts: KioskFactory,
+    payment_sim: StartSim,
+    virtual_printer: VirtualPrinter,
+    tmp_path: Path,
+) -> None:
+    """GIVEN an order registered by counter staff WHEN the resident types its code at a kiosk and pays by
+    e-money on the pty terminal THEN the order total is charged once, the central shows the order paid by
+    this kiosk, and the receipt printer printed a 領収書 with the total."""
+    order = web_context.orders.create([("joseki", 2)], staff="staff1")
+    sim = payment_sim("approve")
+    device = "jp-999999-k82"
+    kiosk = kiosk_on_real_parts(device, a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True)
+
+    kiosk.controller.start(Service.REGISTER)
+    kiosk.wait_for("scan")
+    kiosk.tap(ev.SlipScanned(order.code))
+    kiosk.wait_for("order_summary")
+    assert kiosk.controller.register.view().order.total_yen == order.total_yen  # type: ignore[union-attr]
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_method")
+    kiosk.tap(ev.ChooseMethod("emoney"))
+    kiosk.wait_for("done", timeout=60)
+    assert kiosk.runner.wait_idle(15)
+
+    stored = web_context.orders.get(order.code)
+    assert (stored.status, stored.device_id, stored.method) == (OrderStatus.PAID, device, "emoney")
+    assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
+    (receipt,) = virtual_printer.job_files()  # the 領収書, as the printer rendered it
+    assert receipt.stat().st_size > 5_000
