@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from central_broker.issuance.store import DocState
+from central_broker.store import FleetStore
 from central_broker.web import WebContext
 from device_drivers.card.emulator.personas import persona_by_name
 from device_drivers.payment.driver import PaymentTerminal
@@ -243,3 +244,91 @@ def test_a_register_payment_is_looked_up_paid_on_the_terminal_and_receipted(
     assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
     (receipt,) = virtual_printer.job_files()  # the 領収書, as the printer rendered it
     assert receipt.stat().st_size > 5_000
+
+
+def _to_method_choice(kiosk: Kiosk, insert_card: InsertCard) -> None:
+    """A resident at the payment-method screen for one 住民票."""
+    kiosk.controller.start(Service.CERTIFICATE)
+    kiosk.tap(ev.ChooseLanguage("ja"))
+    insert_card("valid-adult")
+    kiosk.wait_for("pin_entry")
+    kiosk.tap(*(ev.Digit(d) for d in "1234"), ev.Confirm())
+    kiosk.wait_for("name_confirm")
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_type")
+    kiosk.tap(ev.ChooseType("juminhyo"), ev.Confirm(), ev.Confirm(), ev.Confirm())
+    kiosk.wait_for("choose_method")
+
+
+def _issuance(env: IssuanceEnv) -> Callable[[FleetAgent], IssuanceClient]:
+    def make(agent: FleetAgent) -> IssuanceClient:
+        rpc = agent.rpc_client(clock=env.clock, retry_s=1.0)
+        return IssuanceClient(rpc, env.signing_key.public_key(), timeout_s=15)
+
+    return make
+
+
+def test_no_money_is_taken_when_the_a4_printer_cannot_print(
+    issuance_server: tuple[IssuanceEnv, object],
+    kiosk_on_real_parts: KioskFactory,
+    insert_card: InsertCard,
+    payment_sim: StartSim,
+    cups_pdf: CupsPdf,
+    ingest: object,
+    central_store: FleetStore,
+) -> None:
+    """GIVEN the A4 queue stopped in CUPS WHEN the resident picks a payment method THEN the kiosk says the
+    printer cannot print, the staff call reaches the centre, and the terminal never charges anything."""
+    env, _server = issuance_server
+    sim = payment_sim("approve")
+    kiosk = kiosk_on_real_parts(
+        "jp-999999-k83", a4=CupsA4(cups_pdf.url), terminal_path=sim.path, issuance=_issuance(env)
+    )
+    _to_method_choice(kiosk, insert_card)
+    subprocess.run(["cupsdisable", "-h", cups_pdf.server, cups_pdf.queue], check=True)
+    try:
+        kiosk.tap(ev.ChooseMethod("credit"))
+        kiosk.wait_for("printer_unavailable")
+    finally:
+        subprocess.run(["cupsenable", "-h", cups_pdf.server, cups_pdf.queue], check=True)
+    assert kiosk.runner.wait_idle(10)
+    assert sim.ledger.charges() == []
+    deadline = time.monotonic() + 10
+    while not [e for e in central_store.device_events("jp-999999-k83") if e.code == "staff_call"]:
+        assert time.monotonic() < deadline, "the staff call did not reach the centre"
+        time.sleep(0.1)
+
+
+def test_a_jammed_print_after_payment_is_voided_with_a_signed_unissued_slip(
+    issuance_server: tuple[IssuanceEnv, object],
+    kiosk_on_real_parts: KioskFactory,
+    insert_card: InsertCard,
+    payment_sim: StartSim,
+    virtual_printer: VirtualPrinter,
+    tmp_path: Path,
+) -> None:
+    """GIVEN an A4 printer that jams on the next job WHEN the resident has paid THEN the kiosk shows the print
+    failure, and when the resident voids it the receipt printer prints the 未交付 slip, the central holds the
+    document void with a print_failed incident for this kiosk, and the charge stands once (re-issued free)."""
+    env, _server = issuance_server
+    sim = payment_sim("approve")
+    a4 = FolderA4(tmp_path / "a4")
+    a4.folder.mkdir()
+    (a4.folder / "jam").touch()
+    device = "jp-999999-k84"
+    kiosk = kiosk_on_real_parts(device, a4=a4, terminal_path=sim.path, issuance=_issuance(env))
+    _to_method_choice(kiosk, insert_card)
+    kiosk.tap(ev.ChooseMethod("qr"))
+    kiosk.wait_for("print_failed", timeout=60)
+    assert a4.printed == []
+    kiosk.tap(ev.VoidDocument())
+    kiosk.wait_for("voided")
+    assert kiosk.runner.wait_idle(15)
+
+    (slip,) = virtual_printer.job_files()  # the 未交付 slip with the central's signed QR
+    assert slip.stat().st_size > 5_000
+    document = env.store.document_for_session(env.store.sessions_of(device)[-1].session_id)
+    assert document is not None and document.state is DocState.VOID
+    incidents = [i for i in env.service.incidents.incidents() if i.device_id == device]
+    assert "print_failed" in [i.kind.value for i in incidents]
+    assert len(sim.ledger.charges()) == 1

@@ -66,7 +66,11 @@ class CupsA4:
 
 
 class FolderA4:
-    """The simulated A4 printer: PDFs (and PNG previews) in a folder; `paper_out` file = no paper."""
+    """The simulated A4 printer: PDFs (and PNG previews) in a folder.
+
+    A person or a test makes trouble with files in the folder: `paper_out` (no paper: the printer check
+    before payment fails) and `jam` (the next job jams half-way; the file is used up).
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -81,6 +85,10 @@ class FolderA4:
         if self.problem():
             raise PrinterNotReady("the simulated A4 printer has no paper", code="printer.paper_out")
         self.folder.mkdir(parents=True, exist_ok=True)
+        jam = self.folder / "jam"
+        if jam.exists():
+            jam.unlink()
+            raise PrinterNotReady("the simulated A4 printer jammed", code="printer.paper_jam")
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for copy in range(1, copies + 1):
             path = self.folder / f"{stamp}-{title}-{uuid.uuid4().hex[:6]}-{copy}.pdf"
