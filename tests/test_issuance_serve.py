@@ -100,7 +100,7 @@ def test_central_serve_alone_serves_issuance_and_payment_orders_and_alerts_incid
     config = tmp_path / "central.toml"
     config.write_text(
         f'[central]\ndata_dir = "data"\nstore_url = "sqlite:///data/central.db"\n'
-            f'catalog_file = "{always_open_catalog(tmp_path)}"\n'
+        f'catalog_file = "{always_open_catalog(tmp_path)}"\n'
         f'[broker]\nurl = "{mosquitto.url}"\n[web]\nport = 0\n'
         '[issuance]\ndemo = true\nsigning_key = "sign.pem"\naudit_key = "audit.key"\nrender_processes = 1\n'
     )

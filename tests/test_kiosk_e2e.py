@@ -28,6 +28,7 @@ from device_drivers.payment.transport import SerialPortSource
 from kiosk_app.agent import FleetAgent, UnmonitoredDeviceHealth
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import monotonic_clock
+from kiosk_app.flows.core import Event
 from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
 from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.issuance_client import IssuanceClient
@@ -68,7 +69,7 @@ class Kiosk:
             time.sleep(0.05)
         raise AssertionError(f"the kiosk is at {self.step()!r}, not {step!r}, after {timeout:g} s")
 
-    def tap(self, *events: ev.Event) -> None:
+    def tap(self, *events: Event) -> None:
         for event in events:
             self.controller.send(event)
 
