@@ -1,5 +1,9 @@
 """The demo stack: Mosquitto, `kiosk-central serve` and one `kiosk run --simulate` as child processes.
 
+The central serves certificate issuance against the card emulator's test CA (`demo_central`), with an
+always-open catalog. The kiosk runs as a bare fleet link (`link`), with its touchscreen (`window`), or
+with autopilot residents alternating certificates and register payments (`autopilot`).
+
 Used by `kiosk demo` (and `make demo`). Children run in their own process groups so Ctrl-C
 reaches only the demo, which then stops them in order: kiosk first (its clean shutdown reaches
 the central store), then the central, then the broker.
@@ -28,6 +32,7 @@ from central_broker.accounts.models import Role
 from central_broker.broker import MosquittoBroker, free_port
 from central_broker.store import DeviceRecord, DeviceStatus, open_store, sqlite_url
 from central_broker.web.setup import open_accounts
+from kiosk_app.demo_central import DemoCentral
 from madoguchi.config.central import local_central_config
 from madoguchi.contracts.topics import FLEET_HOST_STATE
 from madoguchi.errors import UserError
@@ -124,13 +129,25 @@ def wait_for_host_online(
 class DemoStack:
     """Broker, central and one simulated kiosk under `data_dir`."""
 
-    def __init__(self, data_dir: Path, device_id: str = DEMO_DEVICE_ID) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        device_id: str = DEMO_DEVICE_ID,
+        *,
+        kiosk_mode: str = "link",
+        residents: int = 50,
+        screenshots: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.device_id = device_id
+        self.kiosk_mode = kiosk_mode
+        self.residents = residents
+        self.screenshots = screenshots
         self.broker = MosquittoBroker(data_dir / "broker")
         self.children: list[ChildProcess] = []
         self.store_url = sqlite_url(data_dir / "central" / "central.db")
         self.web_port = free_port()
+        self.central = DemoCentral(data_dir / "central", self.broker.url, self.web_port)
         # One account per role, with fresh random passwords, so a person can sign in to the dashboard.
         self.accounts = {
             role: (f"demo-{role}", secrets.token_urlsafe(9)) for role in ("operator", "staff", "auditor")
@@ -172,10 +189,12 @@ class DemoStack:
         began = time.monotonic()
         deadline = began + online_timeout
         self.broker.start()
+        self.central.broker_url = self.broker.url
+        config = self.central.write(self.kiosk_dir / "trust")
         central = self._spawn(
             "central",
-            [*console_script("kiosk-central"), "-v", "serve", "--broker", self.broker.url,
-             "--data-dir", str(self.data_dir / "central"), "--web-port", str(self.web_port)],
+            [*console_script("kiosk-central"), "-v", "serve", "--config", str(config),
+             "--web-port", str(self.web_port)],
         )  # fmt: skip
         remaining = max(0.1, deadline - time.monotonic())
         if not wait_for_host_online(
@@ -187,7 +206,7 @@ class DemoStack:
         self._spawn(
             "kiosk",
             [*console_script("kiosk"), "-v", "run", "--simulate", "--broker", self.broker.url,
-             "--data-dir", str(self.data_dir / "kiosk"), "--device-id", self.device_id],
+             "--data-dir", str(self.kiosk_dir), "--device-id", self.device_id, *self._kiosk_args()],
         )  # fmt: skip
         while time.monotonic() < deadline:
             record = self.kiosk_record()
@@ -198,6 +217,22 @@ class DemoStack:
         raise self._failed(
             f"the kiosk {self.device_id} was not online in the central store within {online_timeout:.0f} s"
         )
+
+    @property
+    def kiosk_dir(self) -> Path:
+        """The simulated kiosk's data folder (printed certificates and receipts under `printed/`)."""
+        return self.data_dir / "kiosk"
+
+    def _kiosk_args(self) -> list[str]:
+        if self.kiosk_mode == "window":
+            return ["--ui", "on"]
+        if self.kiosk_mode != "autopilot":
+            return ["--ui", "off"]
+        scenarios: list[str] = []
+        for code in self.central.create_orders(self.residents):
+            scenarios += ["certificate", f"register:{code}"]
+        shots = ["--screenshots", str(self.screenshots)] if self.screenshots else []
+        return ["--autopilot", ",".join(scenarios), *shots]
 
     @property
     def web_url(self) -> str:
@@ -229,7 +264,10 @@ class DemoStack:
     def check_children(self) -> None:
         """Raise if a child or the broker has exited."""
         for child in self.children:
-            if child.process.poll() is not None:
+            status = child.process.poll()
+            if status == 0 and child.name == "kiosk" and self.kiosk_mode == "autopilot":
+                continue  # the autopilot played every resident it was given
+            if status is not None:
                 raise self._failed(f"{child.name} exited with status {child.process.returncode}")
         if not self.broker.is_running:
             raise self._failed("mosquitto exited")

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk_app.demo import DemoStack, console_script
+from kiosk_app.demo_summary import demo_summary
+from kiosk_app.kiosk_main import display_available
 from madoguchi.cli import add_json_flag
 from madoguchi.signals import stop_on_signals
 
@@ -24,11 +26,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo",
         help="run Mosquitto, the central and one simulated kiosk; show how to look at them",
         description=(
-            "Start Mosquitto (loopback, free port), `kiosk-central serve` and one headless "
-            "`kiosk run --simulate`, wait until the kiosk is online in the central store (10 s at "
-            "most), print what runs and how to look at it, and run until Ctrl-C (or --for). "
-            "Stopping shuts the kiosk down cleanly first, so the store shows it offline."
+            "Start Mosquitto (loopback, free port), `kiosk-central serve` (fleet, dashboard, certificate "
+            "issuance against the card emulator's test CA, payment orders) and one `kiosk run --simulate`: "
+            "its touchscreen window when there is a display, else autopilot residents who take "
+            "certificates and pay register orders. Wait until the kiosk is online in the central store "
+            "(10 s at most), print what runs, where printed certificates and receipts appear and how to "
+            "look at it, and run until Ctrl-C (or --for). Stopping shuts the kiosk down cleanly first; "
+            "a summary of what happened is printed at the end."
         ),
+    )
+    demo.add_argument(
+        "--headless", action="store_true", help="autopilot residents even when a display is available"
+    )
+    demo.add_argument(
+        "--residents",
+        type=int,
+        default=50,
+        help="autopilot: how many certificate + register pairs (default 50)",
+    )
+    demo.add_argument("--screenshots", type=Path, help="autopilot: save a PNG of every screen here")
+    demo.add_argument(
+        "--link-only", action="store_true", help="the kiosk runs only its fleet link (no app, no residents)"
     )
     demo.add_argument(
         "--for", dest="duration", type=float, metavar="SECONDS", help="stop by itself after SECONDS"
@@ -64,6 +82,11 @@ def _ready_info(stack: DemoStack, online_after: float) -> dict[str, Any]:
             {"name": c.name, "pid": c.process.pid, "command": c.command, "log": str(c.log_path)}
             for c in stack.children
         ],
+        "printed": {
+            "certificates": str(stack.kiosk_dir / "printed" / "a4"),
+            "receipts": str(stack.kiosk_dir / "printed" / "receipts"),
+        },
+        "kiosk_mode": stack.kiosk_mode,
         "look": {
             "fleet": f"{' '.join(console_script('kiosk-central'))} fleet --store {stack.store_url} --json",
             "mqtt": f"mosquitto_sub -h 127.0.0.1 -p {b.port} -t 'kiosk/v1/#' -v",
@@ -85,6 +108,9 @@ def _print_ready(info: dict[str, Any]) -> None:
         f"data      {info['data_dir']}",
         f"store     {info['store_url']}",
         f"dashboard {info['web_url']}  (operators: fleet and KPIs; staff: register page)",
+        f"kiosk     {info['kiosk_mode']}",
+        f"printed   certificates (PDF + PNG) in {info['printed']['certificates']}",
+        f"          receipts and slips (PNG) in {info['printed']['receipts']}",
         *(f"          sign in as {a['user']} / {a['password']}  ({a['role']})" for a in info["accounts"]),
         "",
         "look at it (in another terminal):",
@@ -99,7 +125,13 @@ def _print_ready(info: dict[str, Any]) -> None:
 def _demo(args: argparse.Namespace) -> int:
     keep = args.data_dir is not None
     data_dir = args.data_dir.absolute() if keep else Path(tempfile.mkdtemp(prefix="madoguchi-demo-"))
-    stack = DemoStack(data_dir)
+    if args.link_only:
+        mode = "link"
+    elif args.headless or not display_available():
+        mode = "autopilot"
+    else:
+        mode = "window"
+    stack = DemoStack(data_dir, kiosk_mode=mode, residents=args.residents, screenshots=args.screenshots)
     status = 0
     try:
         with stop_on_signals() as stop:
@@ -113,6 +145,7 @@ def _demo(args: argparse.Namespace) -> int:
                     break
             if not args.json:
                 print("stopping: kiosk, central, broker …", flush=True)
+        summary = demo_summary(stack.store_url, stack.central.issuance_db, stack.kiosk_dir)
     finally:
         record = stack.stop()
         if not keep:
@@ -120,9 +153,11 @@ def _demo(args: argparse.Namespace) -> int:
     final = {
         "event": "stopped",
         "device_id": stack.device_id,
+        "kiosk_mode": mode,
         "kiosk_status": record.status.value if record else "unknown",
         "offline_reason": record.offline_reason if record else None,
         "data_dir": str(data_dir) if keep else None,
+        **summary,
     }
     if args.json:
         _line(final)
@@ -131,5 +166,11 @@ def _demo(args: argparse.Namespace) -> int:
             f"data kept in {data_dir}" if keep else "temporary data removed (use --data-dir DIR to keep it)"
         )
         reason = f" ({final['offline_reason']})" if final["offline_reason"] else ""
+        certs, pay = summary["certificates"], summary["payments"]
+        print(
+            f"sessions completed {summary['sessions_completed']}, certificates issued {certs['issued']} "
+            f"(printed {certs['printed_files']}, QR verified {certs['verified']}), payments approved "
+            f"{pay['approved']} ({pay['amount_yen']:,} yen), statistics ingested {summary['statistics_ingested']}"
+        )
         print(f"stopped; the store shows the kiosk {final['kiosk_status']}{reason}; {kept}")
     return status

@@ -1,7 +1,8 @@
 """`kiosk run`: run the kiosk in the foreground until SIGTERM or Ctrl-C.
 
-For now this is the headless fleet link (presence and health to the centre); the touchscreen
-application joins it in a later issue.
+The fleet link (presence, health, statistics, catalog, commands) always runs. With a display (or
+`--ui on`) the touchscreen app runs on the real devices; `--autopilot SCENARIO` plays residents through
+the real screens without a display and saves screenshots; `--ui off` is the link alone.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from kiosk_app.agent import FleetAgent, SimulatedDeviceHealth, UnmonitoredDeviceHealth
 from kiosk_app.agent.fleet_services import attach_fleet_services, root_keys_dir
 from kiosk_app.agent.health import DeviceHealthProvider
+from kiosk_app.kiosk_main import KioskAssembly, display_available, kivy_environment
 from kiosk_app.systemd_notify import Notifier
 from madoguchi import __version__
 from madoguchi.config.kiosk import KioskConfig, load_kiosk_config, simulated_kiosk_config
@@ -58,6 +62,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run.add_argument("--broker", help=f"with --simulate: broker URL (default {DEFAULT_SIM_BROKER})")
     run.add_argument("--device-id", help=f"with --simulate: device id (default {DEFAULT_SIM_DEVICE})")
+    run.add_argument(
+        "--ui",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="the touchscreen app: auto = when a display is available (default), off = fleet link only",
+    )
+    run.add_argument("--fullscreen", action="store_true", help="full screen window (a kiosk's touchscreen)")
+    run.add_argument(
+        "--autopilot",
+        metavar="SCENARIO[,SCENARIO...]",
+        help="play residents headless: certificate, register (needs register:<order code>), e.g. certificate",
+    )
+    run.add_argument(
+        "--rounds", type=int, default=1, help="with --autopilot: play the scenarios this many times"
+    )
+    run.add_argument("--screenshots", type=Path, help="with --autopilot: save a PNG of every screen here")
+    run.add_argument(
+        "--persona", help="with --simulate: whose emulated card is in the reader (default valid-adult)"
+    )
     run.set_defaults(func=_run)
 
 
@@ -84,23 +107,41 @@ def _ready_file(config: KioskConfig) -> Path:
     return Path(runtime.split(":")[0]) / "ready.json" if runtime else config.kiosk.data_dir / "ready.json"
 
 
+def _mode(args: argparse.Namespace) -> str:
+    """`autopilot`, `window` or `link`."""
+    if args.autopilot:
+        return "autopilot"
+    if args.screenshots or args.rounds != 1:
+        raise UserError(
+            "--screenshots and --rounds go with --autopilot",
+            "e.g. kiosk run --simulate --autopilot certificate",
+        )
+    if args.ui == "on" or (args.ui == "auto" and display_available()):
+        return "window"
+    return "link"
+
+
 def _run(args: argparse.Namespace) -> int:
     config, devices = _config(args)
+    mode = _mode(args)
     agent = FleetAgent(config, devices)
     attach_fleet_services(agent)
     notifier = Notifier.from_environment(__version__, ready_file=_ready_file(config))
+    status = 0
     with stop_on_signals() as stop:
         agent.start()
-        # Headless for now: the main loop is the agent's tick loop, so that is what the watchdog watches.
-        notifier.ready(f"fleet link to {config.broker.url}")
         print(
             f"kiosk {config.device_id}: fleet link to {config.broker.url}, data in {config.kiosk.data_dir}, "
-            f"fleet root key from {root_keys_dir(config.kiosk.data_dir)}; Ctrl-C stops",
+            f"fleet root key from {root_keys_dir(config.kiosk.data_dir)}; {mode}; Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )
         try:
-            agent.run(stop, on_tick=notifier.watchdog)
+            if mode == "link":
+                notifier.ready(f"fleet link to {config.broker.url}")
+                agent.run(stop, on_tick=notifier.watchdog)
+            else:
+                status = _run_app(args, mode, config, agent, stop, notifier)
         finally:
             notifier.stopping()
             was_connected = agent.connected.is_set()
@@ -115,4 +156,65 @@ def _run(args: argparse.Namespace) -> int:
     if agent.restart_requested.is_set():
         print(f"kiosk {config.device_id}: restart requested by the centre", file=sys.stderr)
         return RESTART_EXIT_STATUS
-    return 0
+    return status
+
+
+def _drain_outbox(agent: FleetAgent, stop: threading.Event, timeout_s: float = 15.0) -> int:
+    """Send what the outbox holds before exiting (it is durable either way); how many rows still wait."""
+    agent.telemetry.flush_events()
+    agent.telemetry.sender.drain_now()
+    deadline = time.monotonic() + timeout_s
+    while agent.telemetry.outbox.depth() and time.monotonic() < deadline and not stop.is_set():
+        agent.telemetry.sender.drain_now()
+        time.sleep(0.2)
+    return agent.telemetry.outbox.depth()
+
+
+def _run_app(
+    args: argparse.Namespace,
+    mode: str,
+    config: KioskConfig,
+    agent: FleetAgent,
+    stop: threading.Event,
+    notifier: Notifier,
+) -> int:
+    """The app in the main thread (Kivy needs it), the agent's loop beside it; either stopping ends both."""
+    kivy_environment(config)
+    app = KioskAssembly(config, agent, persona=args.persona)
+    app.start()
+    link = threading.Thread(
+        target=agent.run, args=(stop,), kwargs={"on_tick": notifier.watchdog}, daemon=True
+    )
+    link.start()
+
+    def stop_app() -> None:
+        stop.wait()
+        app.stop()
+
+    threading.Thread(target=stop_app, daemon=True).start()
+    notifier.ready(f"kiosk app ({mode}) with fleet link to {config.broker.url}")
+    try:
+        if mode == "window":
+            app.run_window(fullscreen=args.fullscreen)
+            return 0
+        from kiosk_app.ui.autopilot import AutopilotError
+
+        try:
+            done = app.run_autopilot(args.autopilot.split(","), args.screenshots, rounds=args.rounds)
+        except AutopilotError as exc:
+            print(f"kiosk {config.device_id}: autopilot stopped: {exc}", file=sys.stderr)
+            return 1
+        print(f"kiosk {config.device_id}: autopilot completed {done} session(s)", file=sys.stderr)
+        left = _drain_outbox(agent, stop)
+        if left:
+            print(
+                f"kiosk {config.device_id}: {left} statistic(s) wait in the outbox for the next run",
+                file=sys.stderr,
+            )
+        if args.screenshots:
+            print(f"kiosk {config.device_id}: screenshots in {args.screenshots}", file=sys.stderr)
+        return 0
+    finally:
+        stop.set()
+        app.stop()
+        link.join(10)

@@ -19,7 +19,17 @@ from kiosk_app.flows import events as ev
 from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.root import KioskRoot
 
-__all__ = ["SCENARIOS", "Autopilot", "AutopilotError", "Physical", "Tap", "WaitFor"]
+__all__ = [
+    "SCENARIOS",
+    "Autopilot",
+    "AutopilotError",
+    "AutopilotStopped",
+    "Physical",
+    "Tap",
+    "WaitFor",
+    "register_scenario",
+    "scenario_actions",
+]
 
 _logger = logging.getLogger(__name__)
 _TAGS = re.compile(r"\[[^\]]*\]")
@@ -55,25 +65,50 @@ def _pin(pin: str) -> list[Action]:
     return [Tap(digit, text=True) for digit in pin]
 
 
-SCENARIOS: dict[str, tuple[Action, ...]] = {
-    "certificate": (
-        Tap("issuance"), WaitFor("language"), Tap("日本語", text=True), WaitFor("place_card"),
-        Physical("insert_card"), WaitFor("pin_entry"), *_pin("1234"), Tap("confirm"), WaitFor("name_confirm"),
-        Tap("はい", text=True), WaitFor("choose_type"), Tap("住民票", text=True), WaitFor("choose_options"),
-        Tap("next"), WaitFor("copies"), Tap("next"), WaitFor("fee_summary"), Tap("次へ", text=True),
-        WaitFor("choose_method"), Tap("クレジット", text=True), WaitFor("take_certificate"), Tap("OK", text=True),
-        WaitFor("take_card"), Physical("remove_card"), WaitFor("rating"), Tap("中 5", text=True), WaitFor("home"),
-    ),
-    "register": (
-        Tap("register"), WaitFor("scan"), Tap("番号", text=True), WaitFor("enter_code"), *_pin("1001"),
+CERTIFICATE: tuple[Action, ...] = (
+    Tap("issuance"), WaitFor("language"), Tap("日本語", text=True), WaitFor("place_card"),
+    Physical("insert_card"), WaitFor("pin_entry"), *_pin("1234"), Tap("confirm"), WaitFor("name_confirm"),
+    Tap("はい", text=True), WaitFor("choose_type"), Tap("住民票", text=True), WaitFor("choose_options"),
+    Tap("next"), WaitFor("copies"), Tap("next"), WaitFor("fee_summary"), Tap("次へ", text=True),
+    WaitFor("choose_method"), Tap("クレジット", text=True), WaitFor("take_certificate", 90.0), Tap("OK", text=True),
+    WaitFor("take_card"), Physical("remove_card"), WaitFor("rating"), Tap("中 5", text=True), WaitFor("home"),
+)  # fmt: skip
+
+
+def register_scenario(code_digits: str = "1001") -> tuple[Action, ...]:
+    """Pay the order whose code is typed as `code_digits` (a real order code without its leading P)."""
+    return (
+        Tap("register"), WaitFor("scan"), Tap("番号", text=True), WaitFor("enter_code"), *_pin(code_digits),
         Tap("confirm"), WaitFor("order_summary"), Tap("next"), WaitFor("choose_method"), Tap("クレジット", text=True),
-        WaitFor("done"), Tap("OK", text=True), WaitFor("home"),
-    ),
-}  # fmt: skip
+        WaitFor("done", 60.0), Tap("OK", text=True), WaitFor("home"),
+    )  # fmt: skip
+
+
+SCENARIOS: dict[str, tuple[Action, ...]] = {"certificate": CERTIFICATE, "register": register_scenario()}
+
+
+def scenario_actions(name: str, _device_id: str = "") -> tuple[Action, ...]:
+    """The actions of `certificate`, `register` (fake order 1001) or `register:P<11 digits>` (a real order).
+
+    Raises:
+        AutopilotError: unknown scenario name.
+    """
+    kind, _, code = name.partition(":")
+    if kind == "register" and code:
+        return register_scenario(code.removeprefix("P"))
+    if name in SCENARIOS:
+        return SCENARIOS[name]
+    raise AutopilotError(
+        f"unknown autopilot scenario {name!r}; use certificate, register or register:<order code>"
+    )
 
 
 class AutopilotError(RuntimeError):
     """The scenario could not go on (a step never came, a button is missing)."""
+
+
+class AutopilotStopped(AutopilotError):
+    """Asked to stop (Ctrl-C, SIGTERM) in the middle of a scenario."""
 
 
 class Autopilot:
@@ -87,8 +122,10 @@ class Autopilot:
         screenshots: Path | None = None,
         physical: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stopped: Callable[[], bool] = lambda: False,
     ) -> None:
         self.root = root
+        self.stopped = stopped
         self.controller = controller
         self.screenshots = screenshots
         self.physical = physical or self._post_card_event
@@ -101,6 +138,8 @@ class Autopilot:
         self._frames(2)
         self._maybe_screenshot()
         for action in scenario:
+            if self.stopped():
+                raise AutopilotStopped(f"stopped at {self.controller.step_name()}")
             if isinstance(action, Tap):
                 self._tap(action)
             elif isinstance(action, Physical):
@@ -125,6 +164,8 @@ class Autopilot:
     def _wait(self, action: WaitFor) -> None:
         deadline = self.clock() + action.timeout_s
         while self.controller.step_name() != action.step:
+            if self.stopped():
+                raise AutopilotStopped(f"stopped while waiting for {action.step}")
             if self.clock() > deadline:
                 raise AutopilotError(
                     f"waited {action.timeout_s:g} s for {action.step}; still at {self.controller.step_name()}"

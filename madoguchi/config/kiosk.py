@@ -86,6 +86,15 @@ class KioskSection(ConfigModel):
     data_dir: ConfigPath = Field(
         description="journals, outbox, epoch counter and catalog are kept here", examples=["/data/kiosk"]
     )
+    issuance_key: ConfigPath | None = Field(
+        default=None,
+        description=(
+            "the city's certificate-issuance public key (PEM): every document is checked against it before "
+            "printing; without it the kiosk offers no certificates (default: <data_dir>/trust/issuance.pub "
+            "when that file exists)"
+        ),
+        examples=["/data/identity/issuance.pub"],
+    )
 
     @field_validator("device_id")
     @classmethod

@@ -1,0 +1,77 @@
+"""The whole system as `kiosk demo` runs it: Mosquitto, the central (fleet, issuance, orders) and a simulated
+kiosk whose autopilot residents play the real screens, headless."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk_app.demo import DemoStack
+from kiosk_app.demo_summary import demo_summary
+
+pytestmark = [pytest.mark.slow]
+
+
+def test_autopilot_residents_take_a_certificate_and_pay_an_order_with_a_screenshot_of_every_screen(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the demo stack with one autopilot resident pair WHEN it has played THEN the certificate was issued,
+    printed and its QR verifies, both payments were approved, both sessions reached the central as statistics,
+    and every screen passed was saved as a screenshot."""
+    shots = tmp_path / "shots"
+    stack = DemoStack(tmp_path / "demo", kiosk_mode="autopilot", residents=1, screenshots=shots)
+    try:
+        stack.start(online_timeout=20)
+        kiosk = next(c for c in stack.children if c.name == "kiosk")
+        deadline = time.monotonic() + 120
+        while kiosk.process.poll() is None:
+            assert time.monotonic() < deadline, kiosk.log_tail()
+            time.sleep(0.5)
+        assert kiosk.process.returncode == 0, kiosk.log_tail()
+        summary = {}
+        for _ in range(40):  # the last statistics may still be on their way to the ingest
+            summary = demo_summary(stack.store_url, stack.central.issuance_db, stack.kiosk_dir)
+            if summary["statistics_ingested"] >= 2:
+                break
+            time.sleep(0.25)
+    finally:
+        stack.stop()
+    assert summary["sessions"] == {"certificate_session:completed": 1, "register_session:completed": 1}
+    assert summary["certificates"] | {"by_state": None} == {
+        "issued": 1,
+        "by_state": None,
+        "printed_files": 1,
+        "verified": 1,
+    }
+    assert summary["payments"]["approved"] == 2
+    certificate_shots = sorted((shots / "001-certificate").glob("*.png"))
+    register_shots = sorted(shots.glob("001-register*/*.png"))
+    assert len(certificate_shots) >= 12 and len(register_shots) >= 7
+    assert all(p.stat().st_size > 10_000 for p in certificate_shots + register_shots)
+    names = {p.stem.split("-", 1)[1].rstrip("0123456789") for p in certificate_shots}
+    assert {"pin_entry", "name_confirm", "choose_type", "fee_summary", "take_certificate", "rating"} <= names
+
+
+def test_demo_headless_for_seconds_prints_a_json_summary(tmp_path: Path) -> None:
+    """GIVEN `kiosk demo --headless --for 20 --json` WHEN it ends THEN its last line says the kiosk was online,
+    residents completed sessions, certificates were issued and verified, payments approved, statistics ingested,
+    and the kiosk was shut down cleanly."""
+    kiosk = str(Path(sys.executable).with_name("kiosk"))
+    done = subprocess.run(
+        [kiosk, "demo", "--headless", "--for", "20", "--json", "--data-dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    ready, final = (json.loads(line) for line in done.stdout.splitlines()[-2:])
+    assert ready["event"] == "ready" and ready["kiosk_mode"] == "autopilot"
+    assert final["event"] == "stopped" and final["kiosks_online"] == 1
+    assert final["sessions_completed"] >= 2 and final["statistics_ingested"] >= final["sessions_completed"]
+    certs = final["certificates"]
+    assert certs["issued"] >= 1 and certs["verified"] == certs["printed_files"] >= 1
+    assert final["payments"]["approved"] >= final["sessions_completed"]
+    assert (final["kiosk_status"], final["offline_reason"]) == ("offline", "shutdown")
