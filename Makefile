@@ -3,12 +3,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KIVY_NO_ARGS := 1
 
-.PHONY: demo test bootstrap lint typecheck pytest schemas clean
+.PHONY: demo test bootstrap lint typecheck pytest uitest schemas clean
 
 demo: bootstrap
 	$(BIN)/kiosk demo
 
-test: bootstrap lint typecheck pytest
+test: bootstrap lint typecheck pytest uitest
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -22,6 +22,12 @@ typecheck:
 
 pytest:
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+
+# The Kivy screens: one window per process, so one run per layout (portrait and landscape), every
+# language; screenshots of every screen go to build/ui-artifacts/<size>/.
+uitest:
+	KIOSK_UI_TESTS=1 KIOSK_UI_ALL_LANGUAGES=1 KIOSK_SIZE=1080x1920 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
+	KIOSK_UI_TESTS=1 KIOSK_UI_ALL_LANGUAGES=1 KIOSK_SIZE=1280x800 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
 
 # Regenerate docs/schemas/ from the contract models (a test fails when they are stale).
 schemas:
