@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "diag_cmd",
     "payment_cmd",
     "payment_simulator_cmd",
+    "scanner_emulator_cmd",
     "card_emulator_cmd",
     "printer_emulator_cmd",
     "print_test_cmd",

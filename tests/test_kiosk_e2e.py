@@ -25,6 +25,7 @@ from device_drivers.card.emulator.personas import persona_by_name
 from device_drivers.payment.driver import PaymentTerminal
 from device_drivers.payment.journal import Journal
 from device_drivers.payment.transport import SerialPortSource
+from device_drivers.scanner import PtyScannerEmulator, SerialScanner
 from kiosk_app.agent import FleetAgent, UnmonitoredDeviceHealth
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import monotonic_clock
@@ -38,7 +39,7 @@ from kiosk_app.ui.controller import KioskController, Service
 from madoguchi.config.kiosk import simulated_kiosk_config
 from madoguchi.contracts.catalog import load_sample_catalog
 from madoguchi.contracts.issuance import cert_fingerprint
-from madoguchi.contracts.orders import OrderStatus
+from madoguchi.contracts.orders import OrderStatus, slip_qr_payload
 from tests.fixtures.issuance import IssuanceEnv
 from tests.fixtures.pcsc import InsertCard, PcscDaemon
 from tests.fixtures.printing import CupsPdf, VirtualPrinter
@@ -92,6 +93,7 @@ def kiosk_on_real_parts(
         terminal_path: str,
         issuance: Callable[[FleetAgent], IssuanceClient] | None = None,
         orders: bool = False,
+        scanner: SerialScanner | None = None,
     ) -> Kiosk:
         config = simulated_kiosk_config(tmp_path / device_id, mosquitto.url, device_id)  # type: ignore[attr-defined]
         agent = FleetAgent(config, UnmonitoredDeviceHealth())
@@ -110,6 +112,7 @@ def kiosk_on_real_parts(
             issuance=issuance(agent) if issuance else None,
             orders=OrdersClient(agent.rpc_client(retry_s=1.0)) if orders else None,
             telemetry=agent.telemetry,
+            scanner=scanner,
         )
         runner = DeviceRunner(parts)
         clock = monotonic_clock
@@ -213,7 +216,7 @@ def test_a_resident_goes_from_card_to_printed_certificate_on_real_parts(
     assert persona.full_name not in stored and persona.pin not in stored
 
 
-def test_a_register_payment_is_looked_up_paid_on_the_terminal_and_receipted(
+def test_a_register_payment_is_scanned_paid_on_the_terminal_and_receipted(
     web_context: WebContext,
     payment_rpc: object,
     kiosk_on_real_parts: KioskFactory,
@@ -221,17 +224,24 @@ def test_a_register_payment_is_looked_up_paid_on_the_terminal_and_receipted(
     virtual_printer: VirtualPrinter,
     tmp_path: Path,
 ) -> None:
-    """GIVEN an order registered by counter staff WHEN the resident types its code at a kiosk and pays by
-    e-money on the pty terminal THEN the order total is charged once, the central shows the order paid by
-    this kiosk, and the receipt printer printed a 領収書 with the total."""
+    """GIVEN an order registered by counter staff WHEN the resident holds its slip under the kiosk's scanner (a
+    real serial port) on the home screen and pays by e-money on the pty terminal THEN the order total is charged
+    once, the central shows the order paid by this kiosk, and the receipt printer printed a 領収書."""
     order = web_context.orders.create([("joseki", 2)], staff="staff1")
     sim = payment_sim("approve")
     device = "jp-999999-k82"
-    kiosk = kiosk_on_real_parts(device, a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True)
+    slips = PtyScannerEmulator(symlink=tmp_path / "scanner")
+    slips.open()
+    scanner = SerialScanner(slips.path, retry_s=0.1)
+    kiosk = kiosk_on_real_parts(
+        device, a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True, scanner=scanner
+    )
+    deadline = time.monotonic() + 5
+    while not scanner.online:
+        assert time.monotonic() < deadline, "the scanner port did not open"
+        time.sleep(0.02)
 
-    kiosk.controller.start(Service.REGISTER)
-    kiosk.wait_for("scan")
-    kiosk.tap(ev.SlipScanned(order.code))
+    slips.scan(slip_qr_payload(order.code, order.total_yen))
     kiosk.wait_for("order_summary")
     assert kiosk.controller.register.view().order.total_yen == order.total_yen  # type: ignore[union-attr]
     kiosk.tap(ev.Confirm())
@@ -245,6 +255,7 @@ def test_a_register_payment_is_looked_up_paid_on_the_terminal_and_receipted(
     assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
     (receipt,) = virtual_printer.job_files()  # the 領収書, as the printer rendered it
     assert receipt.stat().st_size > 5_000
+    slips.close()
 
 
 def _to_method_choice(kiosk: Kiosk, insert_card: InsertCard) -> None:

@@ -23,6 +23,7 @@ from device_drivers.errors import DeviceError
 from device_drivers.payment.driver import PaymentTerminal
 from device_drivers.payment.journal import Journal
 from device_drivers.payment.transport import port_from_url
+from device_drivers.scanner.reader import open_scanner
 from device_drivers.urls import DeviceKind, DeviceUrl
 from kiosk_app.agent.link import FleetAgent
 from kiosk_app.issuance_client import IssuanceClient
@@ -135,5 +136,6 @@ def build_parts(
         issuance=issuance,
         orders=OrdersClient(agent.rpc_client(retry_s=2.0)),
         telemetry=agent.telemetry,
+        scanner=open_scanner(devices.scanner),
         language=config.ui.language,
     )

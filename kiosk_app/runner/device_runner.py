@@ -21,6 +21,7 @@ from device_drivers.payment.errors import PaymentError
 from device_drivers.payment.messages import Method
 from device_drivers.payment.records import PaymentProgress, PaymentRecord
 from device_drivers.printer.document import Document
+from device_drivers.scanner.reader import Scanner
 from kiosk_app.agent.telemetry import Telemetry
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
@@ -62,6 +63,7 @@ class RunnerParts:
     issuance: IssuanceClient | None
     orders: OrdersClient | None
     telemetry: Telemetry | None = None
+    scanner: Scanner | None = None
     sound: Callable[[str], None] | None = None
     language: str = "ja"
 
@@ -99,11 +101,15 @@ class DeviceRunner:
         self.work.start()
         self.pay.start()
         self.parts.card.start(self.post)
+        if self.parts.scanner is not None:
+            self.parts.scanner.start(lambda text: self.post(ev.SlipScanned(text)))
         self.post(ev.ServiceStatus(central_online=self.parts.issuance is not None))
 
     def stop(self) -> None:
         """Stop watching the card and finish queued work."""
         self.parts.card.stop()
+        if self.parts.scanner is not None:
+            self.parts.scanner.stop()
         self.pay.stop()
         self.work.stop()
         if self.parts.receipt is not None:

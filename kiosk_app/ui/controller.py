@@ -155,7 +155,9 @@ class KioskController:
         self.send(ev.CallStaff())
 
     def send(self, event: Event) -> None:
-        """Handle one event on the UI loop."""
+        """Handle one event on the UI loop (a slip scanned on the home screen starts the register)."""
+        if isinstance(event, ev.SlipScanned) and self.active is None:
+            self.start(Service.REGISTER)
         commands: list[Command] = []
         if isinstance(event, Tick):
             commands += self.certificate.handle(event) + self.register.handle(event)
