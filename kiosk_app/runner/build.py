@@ -31,6 +31,7 @@ from kiosk_app.orders_client import OrdersClient
 from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
 from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
+from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.errors import ConfigError
@@ -137,5 +138,6 @@ def build_parts(
         orders=OrdersClient(agent.rpc_client(retry_s=2.0)),
         telemetry=agent.telemetry,
         scanner=open_scanner(devices.scanner),
+        sound=CuePlayer(config.kiosk.data_dir / "sounds"),
         language=config.ui.language,
     )

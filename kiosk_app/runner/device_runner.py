@@ -34,6 +34,7 @@ from kiosk_app.runner.certificate_jobs import CertificateJobs
 from kiosk_app.runner.lanes import Lane
 from kiosk_app.runner.outputs import A4Output, ReceiptOutput
 from kiosk_app.runner.receipts import order_receipt
+from kiosk_app.runner.sound import CuePlayer
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.messages import Severity
 from madoguchi.contracts.orders import PaidOutcome, parse_slip
@@ -64,7 +65,7 @@ class RunnerParts:
     orders: OrdersClient | None
     telemetry: Telemetry | None = None
     scanner: Scanner | None = None
-    sound: Callable[[str], None] | None = None
+    sound: CuePlayer | None = None
     language: str = "ja"
 
 
@@ -108,6 +109,8 @@ class DeviceRunner:
     def stop(self) -> None:
         """Stop watching the card and finish queued work."""
         self.parts.card.stop()
+        if self.parts.sound is not None:
+            self.parts.sound.stop_alarm()
         if self.parts.scanner is not None:
             self.parts.scanner.stop()
         self.pay.stop()
@@ -298,9 +301,15 @@ class DeviceRunner:
         self.post(ev.PrinterReady() if problem is None else ev.PrinterNotReady(problem))
 
     def _sound(self, command: Command) -> None:
-        cue = command.cue if isinstance(command, cmd.PlayCue) else type(command).__name__
-        if self.parts.sound is not None:
-            self.parts.sound(cue)
+        sound = self.parts.sound
+        if sound is None:
+            return
+        if isinstance(command, cmd.PlayCue):
+            sound.play(command.cue)
+        elif isinstance(command, cmd.StartAlarm):
+            sound.start_alarm()
+        else:
+            sound.stop_alarm()
 
     def _staff_call(self, command: cmd.CallStaffCommand) -> None:
         _logger.warning("staff call at %s: %s", command.step, command.reason)
