@@ -86,6 +86,7 @@ def test_each_role_reaches_only_its_pages(web_context: WebContext, web_client: T
     }
     for role, pages in expected.items():
         web_client.cookies.clear()
+        web_client.cookies.set("mdg_lang", "en")
         signed_in(web_client, *make_user(web_context, role))
         for path, status in pages.items():
             assert web_client.get(path).status_code == status, (role, path)
@@ -154,7 +155,7 @@ def test_staff_resolve_unknown_and_refund_is_refused_by_policy(
     )
     assert response.status_code == 200 and 'data-status="paid"' in response.text
     assert web_context.orders.get(order.code).status is OrderStatus.PAID
-    policy = web_context.catalog.payment.refund.text.text("ja")
+    policy = web_context.catalog.payment.refund.text.text("en")  # in the page's language
     assert policy in response.text
     refused = web_client.post(
         f"/orders/{order.code}/refund", data={"csrf_token": csrf_of(response.text), "note": "x"}

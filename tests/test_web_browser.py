@@ -80,7 +80,9 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, web_server: RunningWeb) -> Iterator[Page]:
     """A fresh browser context (no cookies) on the test's server."""
-    context = browser.new_context(base_url=web_server.url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=web_server.url, viewport={"width": 1280, "height": 900}, locale="en-US"
+    )  # English pages (Accept-Language); Japanese is the default
     context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     yield tab

@@ -65,7 +65,13 @@ def _serve(args: argparse.Namespace) -> int:
     config = central_config_from_args(args)
     store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
     ingest = Ingest(store, config.broker)
-    issuance = IssuanceHost.from_config(config, store)
+    ingest.start()  # first: kiosks are seen online while issuance (registry, renderers) gets ready
+    try:
+        issuance = IssuanceHost.from_config(config, store)
+    except BaseException:
+        ingest.stop()
+        store.close()
+        raise
     services = CentralServices(
         config,
         store,
@@ -77,7 +83,6 @@ def _serve(args: argparse.Namespace) -> int:
     watch = _rollout_watch(config, store)
     try:
         with stop_on_signals() as stop:
-            ingest.start()
             services.start()
             if issuance is not None:
                 issuance.start()

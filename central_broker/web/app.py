@@ -20,6 +20,8 @@ from central_broker.web.context import WebContext, ctx_of
 from central_broker.web.control_pages import router as control_router
 from central_broker.web.events import router as events_router
 from central_broker.web.fleet_pages import router as fleet_router
+from central_broker.web.i18n import LanguageMiddleware
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_pages import router as kpi_router
 from central_broker.web.order_pages import router as order_router
 from central_broker.web.security import Forbidden, LoginRequired, SecurityHeaders
@@ -34,6 +36,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app = FastAPI(title="Madoguchi central", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageMiddleware)
     static = resources.files("central_broker.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     for make_router in (auth_router, fleet_router, control_router, kpi_router, order_router, events_router):
@@ -49,9 +52,9 @@ def create_app(ctx: WebContext) -> FastAPI:
             request,
             "error.html",
             status_code=403,
-            title="Not allowed",
-            message=f"Your role ({exc.role.value}) may not open this page.",
-            hint="Ask an operator if you need it.",
+            title=_("Not allowed"),
+            message=_("Your role (%(role)s) may not open this page.", role=_(exc.role.value)),
+            hint=_("Ask an operator if you need it."),
         )
 
     @app.exception_handler(HTTPException)
@@ -60,9 +63,9 @@ def create_app(ctx: WebContext) -> FastAPI:
             request,
             "error.html",
             status_code=exc.status_code,
-            title=f"Error {exc.status_code}",
-            message=str(exc.detail),
-            hint="Go back and try again.",
+            title=_("Error %(code)s", code=exc.status_code),
+            message=_(str(exc.detail)),
+            hint=_("Go back and try again."),
         )
 
     return app

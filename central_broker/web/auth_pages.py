@@ -11,6 +11,8 @@ from starlette.responses import RedirectResponse, Response
 
 from central_broker.accounts import LoginRefused, Role
 from central_broker.web.context import ctx_of, session_of
+from central_broker.web.i18n import LANG_COOKIE, WEB_LANGUAGES
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, check_csrf, require
 
 __all__ = ["HOME", "router", "verify_form"]
@@ -25,7 +27,7 @@ def verify_form(request: Request, token: str | None) -> None:
     session = session_of(request)
     if session is None or not check_csrf(session.csrf_token, token):
         _logger.warning("CSRF check failed on %s", request.url.path)
-        raise HTTPException(403, "The form's security token is missing or wrong (reload the page).")
+        raise HTTPException(403, _("The form's security token is missing or wrong (reload the page)."))
 
 
 def _login_page(request: Request, error: str = "", hint: str = "", status: int = 200) -> Response:
@@ -51,6 +53,17 @@ def router() -> APIRouter:
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse(HOME[session.role], status_code=303)
 
+    @api.get("/lang/{code}")
+    def choose_language(request: Request, code: str, next: str = "/") -> Response:
+        if code not in WEB_LANGUAGES:
+            raise HTTPException(404, _("No such language."))
+        local = next.startswith("/") and not next.startswith("//") and "\\" not in next
+        response = RedirectResponse(next if local else "/", status_code=303)
+        response.set_cookie(
+            LANG_COOKIE, code, samesite="lax", secure=ctx_of(request).secure_cookies, max_age=365 * 86400
+        )
+        return response
+
     @api.get("/login")
     def login_form(request: Request) -> Response:
         return _login_page(request)
@@ -64,11 +77,11 @@ def router() -> APIRouter:
     ) -> Response:
         ctx = ctx_of(request)
         if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
-            return _login_page(request, "The sign-in form expired.", "Sign in again.", 400)
+            return _login_page(request, _("The sign-in form expired."), _("Sign in again."), 400)
         try:
             session = ctx.accounts.login(username.strip(), password)
         except LoginRefused as exc:
-            return _login_page(request, exc.message, exc.hint, 423 if exc.locked else 401)
+            return _login_page(request, _(exc.message), _(exc.hint), 423 if exc.locked else 401)
         response = RedirectResponse(HOME[session.role], status_code=303)
         response.set_cookie(
             SESSION_COOKIE,

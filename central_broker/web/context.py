@@ -18,6 +18,7 @@ from central_broker.accounts import AccountStore, Role, WebSession
 from central_broker.orders import OrderStore
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
+from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_
 from central_broker.web.security import SESSION_COOKIE
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import local_time
@@ -33,15 +34,15 @@ def time_text(ms: int | None) -> str:
 
 
 def age_text(seconds: float) -> str:
-    """How long ago, for a person: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    """How long, for a person, in the request's language: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h` (ja: 45秒 …)."""
     seconds = max(0, int(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return gettext_("%(s)s s", s=seconds)
     if seconds < 3600:
-        return f"{seconds // 60} min"
+        return gettext_("%(m)s min", m=seconds // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+        return gettext_("%(h)s h %(m)s min", h=seconds // 3600, m=seconds % 3600 // 60)
+    return gettext_("%(d)s d %(h)s h", d=seconds // 86400, h=seconds % 86400 // 3600)
 
 
 def yen(amount: int | None) -> str:
@@ -55,6 +56,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["time"] = time_text
     templates.env.filters["yen"] = yen
     templates.env.globals["Role"] = Role
+    templates.env.globals["_"] = gettext_
     return templates
 
 
@@ -90,6 +92,8 @@ class WebContext:
         values.setdefault("csrf", session.csrf_token if session else "")
         values.setdefault("age", self.age)
         values.setdefault("municipality", self.catalog.municipality)
+        values.setdefault("lang", current_language())
+        values.setdefault("languages", list(LANGUAGE_NAMES.items()))
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 

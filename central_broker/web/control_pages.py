@@ -17,6 +17,7 @@ from central_broker.accounts import Role
 from central_broker.web.auth_pages import verify_form
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.fleet_actions import FleetActions
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.security import require
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.signed import CommandOp
@@ -37,6 +38,14 @@ COMMAND_LABELS = {
     CommandOp.PRINT_TEST_PAGE: "Print a test page",
 }
 _SCOPES = ("fleet", "municipality", "device")
+_QUESTIONS = {
+    ("suspend", "fleet"): "Suspend certificate issuance for the whole fleet?",
+    ("suspend", "municipality"): "Suspend certificate issuance for municipality %(target)s?",
+    ("suspend", "device"): "Suspend certificate issuance for kiosk %(target)s?",
+    ("resume", "fleet"): "Resume certificate issuance for the whole fleet?",
+    ("resume", "municipality"): "Resume certificate issuance for municipality %(target)s?",
+    ("resume", "device"): "Resume certificate issuance for kiosk %(target)s?",
+}
 
 
 def _actions(ctx: WebContext) -> FleetActions:
@@ -62,18 +71,20 @@ def router() -> APIRouter:
         verify_form(request, csrf_token)
         ctx = ctx_of(request)
         if ctx.fleet.device(device_id) is None:
-            raise HTTPException(404, f"The centre has never heard of kiosk {device_id}.")
+            raise HTTPException(404, _("The centre has never heard of kiosk %(id)s.", id=device_id))
         try:
             operation = CommandOp(op)
         except ValueError:
-            raise HTTPException(400, f"{op!r} is not a remote command.") from None
+            raise HTTPException(400, _("%(op)r is not a remote command.", op=op)) from None
         actions = _actions(ctx)
         if confirm != "yes":
             return ctx.render(
                 request,
                 "confirm.html",
                 action=f"/devices/{device_id}/commands",
-                question=f"Send “{COMMAND_LABELS[operation]}” to kiosk {device_id}?",
+                question=_(
+                    "Send “%(label)s” to kiosk %(id)s?", label=_(COMMAND_LABELS[operation]), id=device_id
+                ),
                 fields={"op": operation.value},
                 back=f"/devices/{device_id}",
             )
@@ -85,7 +96,7 @@ def router() -> APIRouter:
         return RedirectResponse(f"/devices/{device_id}?sent={sent.cmd_id}", status_code=303)
 
     def control_values(ctx: WebContext) -> dict[str, Any]:
-        unavailable = ctx.actions.unavailable if ctx.actions is not None else "no broker configured"
+        unavailable = _(ctx.actions.unavailable if ctx.actions is not None else "no broker configured")
         document = None
         error = ""
         if not unavailable and ctx.actions is not None:
@@ -115,12 +126,14 @@ def router() -> APIRouter:
         verify_form(request, csrf_token)
         ctx = ctx_of(request)
         if action not in ("suspend", "resume") or scope not in _SCOPES:
-            raise HTTPException(400, "Choose suspend or resume, and the fleet, a municipality or a device.")
+            raise HTTPException(
+                400, _("Choose suspend or resume, and the fleet, a municipality or a device.")
+            )
         target = target.strip()
         if scope == "municipality" and not (len(target) == 6 and target.isdigit()):
-            raise HTTPException(400, "A municipality is its 6-digit code, e.g. 999999.")
+            raise HTTPException(400, _("A municipality is its 6-digit code, e.g. 999999."))
         if scope == "device" and municipality_of(target) is None:
-            raise HTTPException(400, "A device is named like jp-999999-k01.")
+            raise HTTPException(400, _("A device is named like jp-999999-k01."))
         actions = _actions(ctx)
         where = "the whole fleet" if scope == "fleet" else f"{scope} {target}"
         if confirm != "yes":
@@ -128,7 +141,7 @@ def router() -> APIRouter:
                 request,
                 "confirm.html",
                 action="/control",
-                question=f"{action.capitalize()} certificate issuance for {where}?",
+                question=_(_QUESTIONS[action, scope], target=target),
                 fields={"action": action, "scope": scope, "target": target, "message": message},
                 back="/control",
             )

@@ -18,6 +18,8 @@ from central_broker.accounts import Role, WebSession
 from central_broker.orders import Order, OrderError, OrderErrorKind
 from central_broker.web.auth_pages import verify_form
 from central_broker.web.context import WebContext, ctx_of, session_of
+from central_broker.web.i18n import current_language
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.security import require
 from central_broker.web.slip_codes import barcode_svg, qr_svg
 from madoguchi.contracts.catalog_base import CatalogLookupError, Channel
@@ -29,6 +31,12 @@ _logger = logging.getLogger(__name__)
 
 _ROLES = (Role.STAFF, Role.OPERATOR)
 _QTY_PREFIX = "qty_"
+# The payment slip is for residents: Japanese and English together, whatever the page's language.
+SLIP_TEXTS = {
+    "title": "お支払い票 Payment slip",
+    "total": "合計 Total",
+    "where": "セミセルフレジでお支払いください / Please pay at the self-service register",
+}
 
 
 def fee_rows(ctx: WebContext) -> list[dict[str, object]]:
@@ -47,7 +55,7 @@ def fee_rows(ctx: WebContext) -> list[dict[str, object]]:
 
 
 def _method_names(ctx: WebContext) -> dict[str, str]:
-    return {m.id: m.names.text("ja") for m in ctx.catalog.payment.methods_for(Channel.COUNTER)}
+    return {m.id: m.names.text(current_language()) for m in ctx.catalog.payment.methods_for(Channel.COUNTER)}
 
 
 def _order_or_404(ctx: WebContext, code: str) -> Order:
@@ -99,7 +107,9 @@ def router() -> APIRouter:
             try:
                 quantity = int(str(value))
             except ValueError:
-                return orders_page(request, f"Quantity {value!r} is not a number.", "Enter 1-99.", 400)
+                return orders_page(
+                    request, _("Quantity %(value)r is not a number.", value=value), _("Enter 1-99."), 400
+                )
             if quantity:
                 items.append((key[len(_QTY_PREFIX) :], quantity))
         ctx = ctx_of(request)
@@ -117,8 +127,9 @@ def router() -> APIRouter:
             "order": _order_or_404(ctx, code),
             "methods": _method_names(ctx),
             "refunds": policy.refunds,
-            "refund_text": policy.text.text("ja"),
+            "refund_text": policy.text.text(current_language()),
             "Status": OrderStatus,
+            "slip": SLIP_TEXTS,
         }
 
     @api.get("/orders/{code}")

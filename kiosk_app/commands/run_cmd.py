@@ -180,12 +180,12 @@ def _run_app(
 ) -> int:
     """The app in the main thread (Kivy needs it), the agent's loop beside it; either stopping ends both."""
     kivy_environment(config)
-    app = KioskAssembly(config, agent, persona=args.persona)
-    app.start()
     link = threading.Thread(
         target=agent.run, args=(stop,), kwargs={"on_tick": notifier.watchdog}, daemon=True
     )
-    link.start()
+    link.start()  # first: the centre sees the kiosk online while the devices open
+    app = KioskAssembly(config, agent, persona=args.persona)
+    app.start()
 
     def stop_app() -> None:
         stop.wait()

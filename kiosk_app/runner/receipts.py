@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from device_drivers.payment.records import PaymentRecord
 from device_drivers.printer.document import Align, Document, Feed, Qr, Rule, Text, TextSize
-from device_drivers.printer.strings import tr
+from device_drivers.printer.strings import tr as printed_text
 from device_drivers.printer.templates import (
     PaymentMethod,
     Receipt,
@@ -58,18 +58,18 @@ def unissued_slip(
     check it against the terminal journal.
     """
     blocks: list[Text | Rule | Feed | Qr] = [
-        Text(tr("unissued.title", lang), TextSize.LARGE, Align.CENTER, bold=True),
+        Text(printed_text("unissued.title", lang), TextSize.LARGE, Align.CENTER, bold=True),
         Rule(),
-        Text(tr("unissued.body", lang)),
+        Text(printed_text("unissued.body", lang)),
         Feed(),
     ]
     if payment_ref:
-        blocks.append(Text(tr("unissued.payment", lang, ref=payment_ref), TextSize.SMALL))
+        blocks.append(Text(printed_text("unissued.payment", lang, ref=payment_ref), TextSize.SMALL))
     if reprint_until_ms:
         until = local_time(datetime.fromtimestamp(reprint_until_ms / 1000, UTC)).strftime("%Y-%m-%d")
-        blocks.append(Text(tr("unissued.until", lang, date=until)))
+        blocks.append(Text(printed_text("unissued.until", lang, date=until)))
     if signed:
         blocks += [Feed(), Qr(signed)]
     else:
-        blocks.append(Text(tr("unissued.unsigned", lang)))
+        blocks.append(Text(printed_text("unissued.unsigned", lang)))
     return Document("unissued_slip", tuple(blocks))
