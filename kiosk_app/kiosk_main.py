@@ -11,8 +11,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk_app.agent.catalog_install import CatalogInstall
 from kiosk_app.agent.link import FleetAgent
@@ -103,11 +105,32 @@ class KioskAssembly:
         from kiosk_app.ui.app import configure_window, make_app
 
         assert self.controller is not None
-        configure_window(self.config.ui.orientation, fullscreen=fullscreen)
-        app = make_app(self.controller)
+        configure_window(self.config.ui.orientation, fullscreen=fullscreen, extra_height=self._panel_height())
+        app = make_app(self.controller, self._panel_builder())
         watcher = threading.Thread(target=self._stop_app_on_signal, args=(app,), daemon=True)
         watcher.start()
         app.run()
+
+    def _panel_builder(self) -> Callable[[], Any] | None:
+        """The simulator's hands under the screen when the card reader is the emulator."""
+        assert self.runner is not None
+        slot = self.runner.parts.card
+        if not isinstance(slot, EmulatedCardSlot):
+            return None
+        scanner = self.runner.parts.scanner
+        scan = getattr(scanner, "scan", None)
+
+        def build() -> Any:
+            from kiosk_app.ui.simulator_panel import build_panel
+
+            return build_panel(slot, scan)
+
+        return build
+
+    def _panel_height(self) -> int:
+        from kiosk_app.ui.simulator_panel import PANEL_HEIGHT
+
+        return PANEL_HEIGHT if self._panel_builder() is not None else 0
 
     def _stop_app_on_signal(self, app: object) -> None:
         self.stopped.wait()

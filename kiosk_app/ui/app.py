@@ -7,6 +7,7 @@ set before Kivy opens its window, so call `configure_window()` first, then `Kios
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from madoguchi.config.kiosk import Orientation
@@ -18,22 +19,29 @@ _logger = logging.getLogger(__name__)
 TICK_SECONDS = 0.2
 
 
-def configure_window(orientation: Orientation, *, fullscreen: bool = False) -> None:
-    """Fix the window size (and no real mouse emulation of multitouch) before the window exists."""
+def configure_window(orientation: Orientation, *, fullscreen: bool = False, extra_height: int = 0) -> None:
+    """Fix the window size (and no real mouse emulation of multitouch) before the window exists.
+
+    `extra_height` adds room below the kiosk screen (the simulator's panel).
+    """
     from kivy.config import Config
 
     width, height = orientation.size
     Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "height", str(height + extra_height))
     Config.set("graphics", "resizable", "0")
     Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
-def make_app(controller: Any) -> Any:
-    """A Kivy `App` showing `controller`'s flows; the UI clock calls `controller.drain()` every 0.2 s."""
+def make_app(controller: Any, panel: Callable[[], Any] | None = None) -> Any:
+    """A Kivy `App` showing `controller`'s flows; the UI clock calls `controller.drain()` every 0.2 s.
+
+    `panel` builds an extra strip shown below the kiosk screen (the simulator's hands).
+    """
     from kivy.app import App
     from kivy.clock import Clock
+    from kivy.uix.boxlayout import BoxLayout
 
     from kiosk_app.ui.root import build_root
 
@@ -43,6 +51,11 @@ def make_app(controller: Any) -> Any:
         def build(self) -> Any:
             root = build_root(controller)
             Clock.schedule_interval(lambda _dt: controller.drain(), TICK_SECONDS)
-            return root
+            if panel is None:
+                return root
+            frame = BoxLayout(orientation="vertical")
+            frame.add_widget(root)
+            frame.add_widget(panel())
+            return frame
 
     return KioskApp()
