@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import BooleanProperty, NumericProperty
+from kivy.graphics import Color, Ellipse, Line
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
@@ -12,7 +13,7 @@ from kivy.uix.widget import Widget
 from kiosk_app.ui.fonts import UI_FONT
 from kiosk_app.ui.theme import MIN_TOUCH_PX, Theme
 
-__all__ = ["KButton", "KLabel", "apply_theme", "fit_height"]
+__all__ = ["KButton", "KLabel", "PinDots", "apply_theme", "fit_height"]
 
 
 def _markup_when_needed(widget: Label, text: str) -> None:
@@ -57,6 +58,36 @@ class KButton(Button):  # type: ignore[misc]
         self.text_size = (self.width - 16, None)
 
 
+class PinDots(Widget):  # type: ignore[misc]
+    """The masked PIN as drawn circles (filled per digit typed): no text to render on every key press."""
+
+    filled = NumericProperty(0)
+    total = NumericProperty(4)
+    color = ColorProperty((0.08, 0.08, 0.1, 1))
+    base_size = NumericProperty(72)  # diameter before the large-text scale
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(pos=self._draw, size=self._draw, filled=self._draw, total=self._draw, color=self._draw)
+        self.bind(base_size=self._draw)
+
+    def _draw(self, *_args: Any) -> None:
+        total = max(1, int(self.total))
+        diameter = min(self.base_size, self.height * 0.8, self.width / (total * 1.6))
+        gap = diameter * 0.6
+        left = self.center_x - (total * diameter + (total - 1) * gap) / 2
+        bottom = self.center_y - diameter / 2
+        self.canvas.clear()
+        with self.canvas:
+            Color(*self.color)
+            for i in range(total):
+                x = left + i * (diameter + gap)
+                if i < self.filled:
+                    Ellipse(pos=(x, bottom), size=(diameter, diameter))
+                else:
+                    Line(ellipse=(x + 2, bottom + 2, diameter - 4, diameter - 4), width=3)
+
+
 def fit_height(widget: Label, minimum: float) -> Label:
     """Make a list row as tall as its wrapped text (at least `minimum`, e.g. the 15 mm touch size)."""
     widget.size_hint_y = None
@@ -87,6 +118,8 @@ def apply_theme(root: Widget, theme: Theme, scale: float) -> None:
             _set(widget, "background_color", theme.button if not widget.disabled else theme.background)
             _set(widget, "color", theme.button_text)
             _set(widget, "disabled_color", theme.disabled_text)
+        elif isinstance(widget, PinDots):
+            _set(widget, "color", theme.text)
         elif isinstance(widget, KLabel):
             _set(widget, "font_size", widget.base_size * scale)
             _set(widget, "color", theme.alert if widget.alert else theme.text)

@@ -122,7 +122,8 @@ def test_resident_gets_a_certificate_by_touch(kiosk: Kiosk, language: str) -> No
     k.device(ev.PinTriesRead(1))
     for digit in "4729":
         k.tap_text(digit)
-    assert k.root.screen().ids.display.text == "●●●●"
+    dots = k.root.screen().ids.dots
+    assert (dots.filled, dots.total, dots.opacity, k.root.screen().ids.display.text) == (4, 4, 1, "")
     k.shot(language)
     k.tap_id("confirm")
     (verify,) = [c for c in k.commands if isinstance(c, cmd.VerifyPinAndAuthenticate)]

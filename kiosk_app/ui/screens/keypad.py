@@ -8,11 +8,9 @@ from kiosk_app.ui.screens.base import FlowScreen
 
 __all__ = ["KeypadScreen"]
 
-FILLED, EMPTY = "●", "○"
-
 
 class KeypadScreen(FlowScreen):
-    """Digits 0–9, erase and confirm; the PIN is shown only as dots."""
+    """Digits 0–9, erase and confirm; the PIN is shown only as drawn dots (`PinDots`), never as text."""
 
     def refresh(self) -> None:
         view = self.controller.view()
@@ -29,7 +27,9 @@ class KeypadScreen(FlowScreen):
             tries = t.t("pin.tries_left", tries=view.tries_left) if view.tries_left is not None else ""
             ids.info.text = (t.t("pin.wrong") + "  " if view.pin_error else "") + tries
             ids.warning.text = t.t("pin.last_try") if view.last_try else ""
-            ids.display.text = FILLED * view.pin_length + EMPTY * (view.pin_digits - view.pin_length)
+            ids.display.text = ""
+            ids.dots.opacity = 1
+            ids.dots.total, ids.dots.filled = view.pin_digits, view.pin_length
             ids.forgot.text = t.t("button.forgot_pin")
             ids.forgot.opacity, ids.forgot.disabled = 1, False
         else:
@@ -37,6 +37,7 @@ class KeypadScreen(FlowScreen):
             ids.info.text = ""
             ids.warning.text = ""
             ids.display.text = view.code or "_"
+            ids.dots.opacity = 0
             ids.forgot.text = ""
             ids.forgot.opacity, ids.forgot.disabled = 0, True
 
