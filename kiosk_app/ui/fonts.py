@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk_app.ui.cmap_cache import CodeRanges, font_ranges
 from madoguchi.errors import UserError
 
 __all__ = [
@@ -88,15 +89,8 @@ def register_fonts(files: FontFiles | None = None) -> FontFiles:
 
 
 @functools.cache
-def _cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
-
-    # lazy: only the cmap table is read; fontNumber picks face 0 of a .ttc collection
-    font = TTFont(path, lazy=True, fontNumber=0 if path.endswith(".ttc") else -1)
-    try:
-        return frozenset(font.getBestCmap())
-    finally:
-        font.close()
+def _cmap(path: str) -> CodeRanges:
+    return font_ranges(Path(path))
 
 
 def _escape(text: str) -> str:
