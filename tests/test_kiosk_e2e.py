@@ -344,3 +344,59 @@ def test_a_jammed_print_after_payment_is_voided_with_a_signed_unissued_slip(
     incidents = [i for i in env.service.incidents.incidents() if i.device_id == device]
     assert "print_failed" in [i.kind.value for i in incidents]
     assert len(sim.ledger.charges()) == 1
+
+
+def test_an_unknown_e_money_result_leaves_the_order_for_staff_and_never_retries(
+    web_context: WebContext,
+    payment_rpc: object,
+    kiosk_on_real_parts: KioskFactory,
+    payment_sim: StartSim,
+    virtual_printer: VirtualPrinter,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a terminal that ends an e-money payment 処理未了 (result unknown) WHEN a resident pays an order THEN
+    the kiosk says to ask staff, the central shows the order UNKNOWN for staff to resolve, no receipt is printed
+    and the kiosk never charges again by itself."""
+    order = web_context.orders.create([("joseki", 1)], staff="staff1")
+    sim = payment_sim("emoney-unknown")
+    kiosk = kiosk_on_real_parts(
+        "jp-999999-k85", a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True
+    )
+    kiosk.controller.start(Service.REGISTER)
+    kiosk.wait_for("scan")
+    kiosk.tap(ev.SlipScanned(order.code))
+    kiosk.wait_for("order_summary")
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_method")
+    kiosk.tap(ev.ChooseMethod("emoney"))
+    kiosk.wait_for("payment_unknown", timeout=90)
+    assert kiosk.runner.wait_idle(30)
+    deadline = time.monotonic() + 10
+    while web_context.orders.get(order.code).status is not OrderStatus.UNKNOWN:
+        assert time.monotonic() < deadline, "the central never heard the payment is unknown"
+        time.sleep(0.1)
+    assert virtual_printer.job_files() == []
+    assert len([e for e in sim.ledger.entries() if e.kind == "charge"]) <= 1
+
+
+def test_an_unknown_payment_for_a_certificate_opens_an_incident_and_prints_nothing(
+    issuance_server: tuple[IssuanceEnv, object],
+    kiosk_on_real_parts: KioskFactory,
+    insert_card: InsertCard,
+    payment_sim: StartSim,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a terminal whose e-money result is unknown WHEN a resident pays for a certificate THEN nothing is
+    printed, the kiosk tells them to ask staff, and the central holds a payment_unknown incident for this kiosk."""
+    env, _server = issuance_server
+    sim = payment_sim("emoney-unknown")
+    a4 = FolderA4(tmp_path / "a4")
+    device = "jp-999999-k86"
+    kiosk = kiosk_on_real_parts(device, a4=a4, terminal_path=sim.path, issuance=_issuance(env))
+    _to_method_choice(kiosk, insert_card)
+    kiosk.tap(ev.ChooseMethod("emoney"))
+    kiosk.wait_for("payment_unknown", timeout=90)
+    assert kiosk.runner.wait_idle(30)
+    assert a4.printed == []
+    kinds = [i.kind.value for i in env.service.incidents.incidents() if i.device_id == device]
+    assert kinds == ["payment_unknown"]
