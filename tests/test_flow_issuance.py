@@ -208,14 +208,17 @@ def test_unknown_payment_calls_staff_and_never_retries() -> None:
     )
 
 
-def test_card_removed_during_payment_aborts_sale_but_an_approval_still_prints() -> None:
-    """GIVEN payment in progress WHEN the card is pulled and the terminal approves anyway THEN the paid certificate
-    prints and the take-card step is skipped."""
+def test_card_pulled_during_payment_aborts_and_a_racing_approval_prints_no_certificate() -> None:
+    """GIVEN payment in progress WHEN the card is pulled and the terminal approves anyway THEN no certificate is
+    printed for an empty kiosk: a 未交付 slip, an incident and a staff call instead, and the session ends."""
     h = Harness().goto(Step.PAYING)
     h.send(ev.CardRemoved())
     assert of_type(h.commands, cmd.AbortPayment)
-    h.send(approved, ev.PrintDone(), ev.Confirm())
-    assert h.step is Step.RATING and h.flow.session is None
+    h.send(approved)
+    assert h.step is Step.VOIDED and not of_type(h.commands, cmd.PrintDocument)
+    assert of_type(h.commands, cmd.PrintSlip) and of_type(h.commands, cmd.ReportIncident)
+    h.send(ev.Confirm())
+    assert h.step is Step.HOME and h.flow.session is None
 
 
 def test_card_left_behind_alarm_until_removed() -> None:

@@ -2,9 +2,10 @@
 
 home → language → place card → PIN → name → type → options → copies → fee → method → printer check →
 payment → printing → take certificate → take card (alarm) → rating → home. Cancel and back on every
-step; card removal before payment aborts and wipes; idle asks "more time?" first. After money is
-taken, removing the card no longer aborts: the paid certificate is still printed (the take-card
-step is then skipped).
+step; card removal before payment aborts and wipes; idle asks "more time?" first. Removing the card
+while paying asks the terminal to abort; when its approval wins the race anyway, no certificate is
+printed for an empty kiosk: a 未交付 slip and an incident instead. After money is taken, removing the
+card no longer aborts: the paid certificate is still printed (the take-card step is then skipped).
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def _transitions() -> list[Row]:
         Row(S.PAYING, ev.Cancel, None, None, _abort_payment),
         Row(S.PAYING, ev.CardRemoved, None, None, lambda c, e: _removed(c, e) + _abort_payment(c, e)),
         Row(S.PAYING, TimedOut, S.PAYMENT_UNKNOWN),
+        Row(PAYMENT_WAITS, ev.PaymentApproved, S.VOIDED,
+            lambda c, e: e.ref == c.s.payment_ref and not c.card_present and c.s.cancel_requested, _paid_without_card),
         Row(PAYMENT_WAITS, ev.PaymentApproved, S.PRINTING,
             lambda c, e: e.ref == c.s.payment_ref, lambda c, e: setattr(c.s, "paid", True)),
         Row(PAYMENT_WAITS, ev.PaymentDeclined, S.HOME, _card_out, lambda c, e: c.end(Outcome.ABORTED, AbortReason.CARD_REMOVED)),
@@ -239,6 +242,18 @@ def _choose_type(c: Ctx, e: ev.ChooseType) -> None:
 def _abort_payment(c: Ctx, _e: object) -> list[Command]:
     c.s.cancel_requested = True
     return [cmd.AbortPayment(c.s.payment_ref)] if c.s.payment_ref else []
+
+
+def _paid_without_card(c: Ctx, _e: object) -> list[Command]:
+    """The terminal approved although the resident pulled the card and left: print no certificate for an
+    empty kiosk; a 未交付 slip and an incident let staff hand it over free or refund."""
+    c.s.paid = True
+    ref = c.s.ref
+    return [
+        cmd.PrintSlip("undelivered", ref),
+        cmd.ReportIncident("paid_after_card_removed", ref),
+        cmd.CallStaffCommand("paid_after_card_removed", "card_removed"),
+    ]
 
 
 def _print_failed(c: Ctx, problem: str) -> list[Command]:

@@ -35,6 +35,7 @@ _INCIDENTS = {
     "reprint_after_error": IncidentKind.PRINT_FAILED,
     "print_failed": IncidentKind.PRINT_FAILED,
     "card_left_behind": IncidentKind.CARD_LEFT,
+    "paid_after_card_removed": IncidentKind.OTHER,
 }
 
 
@@ -56,6 +57,7 @@ class CertificateJobs:
         self.parts = parts
         self.post = post
         self.live: dict[str, _Live] = {}
+        self.last_paid_ref: str | None = None  # the latest approved certificate payment (for incidents)
 
     def execute(self, command: Command) -> None:
         """One certificate-flow command."""
@@ -242,7 +244,7 @@ class CertificateJobs:
                 _INCIDENTS.get(code, IncidentKind.OTHER),
                 session=live.session if live else None,
                 serial=live.serial if live else None,
-                payment_ref=live.paid_ref if live else None,
+                payment_ref=(live.paid_ref if live else None) or self.last_paid_ref,
                 detail=code,
             )
         except (RpcTimeout, RpcCallError) as exc:

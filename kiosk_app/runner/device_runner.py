@@ -183,6 +183,8 @@ class DeviceRunner:
         with self._lock:
             self._sales[command.ref] = _Sale(record, command.order_id, lines)
         if record.paid:
+            if command.order_id is None and self.certificates is not None:
+                self.certificates.last_paid_ref = record.ref
             self.post(ev.PaymentApproved(command.ref))
         elif record.needs_staff:
             self._payment_unknown(command, record)
