@@ -19,6 +19,11 @@ __all__ = ["KButton", "KLabel", "PinDots", "apply_theme", "fit_height"]
 def _markup_when_needed(widget: Label, text: str) -> None:
     # Markup labels render word by word and are much slower: only texts with tags or entities need it.
     widget.markup = "[" in text or "&" in text
+    # Devanagari (नेपाली) needs complex shaping: conjuncts such as क्ष and vowel signs before the consonant.
+    # SDL_ttf shapes with HarfBuzz for the label's script; other texts keep the default.
+    script = "Deva" if any("\u0900" <= ch <= "\u097f" for ch in text) else "Latn"
+    if widget.font_script_name != script:
+        widget.font_script_name = script
 
 
 class KLabel(Label):  # type: ignore[misc]
