@@ -99,14 +99,14 @@ class KioskAssembly:
         else:
             slot.remove()
 
-    def run_window(self, *, fullscreen: bool) -> None:
-        """Show the touchscreen until the window closes or `stop()`."""
+    def run_window(self, *, fullscreen: bool, on_tick: Callable[[], None] | None = None) -> None:
+        """Show the touchscreen until the window closes or `stop()`; `on_tick` runs on the UI loop."""
         kivy_environment(self.config)
         from kiosk_app.ui.app import configure_window, make_app
 
         assert self.controller is not None
         configure_window(self.config.ui.orientation, fullscreen=fullscreen, extra_height=self._panel_height())
-        app = make_app(self.controller, self._panel_builder())
+        app = make_app(self.controller, self._panel_builder(), on_tick)
         watcher = threading.Thread(target=self._stop_app_on_signal, args=(app,), daemon=True)
         watcher.start()
         app.run()

@@ -71,3 +71,48 @@ def test_kiosk_run_notifies_ready_pings_the_watchdog_and_says_stopping(
         sock.close()
     assert proc.returncode == 0, err.decode()
     assert "STOPPING=1" in tail
+
+
+@pytest.mark.slow
+def test_with_the_touchscreen_the_ui_loop_pings_the_watchdog_and_a_frozen_ui_stops_the_pings(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """GIVEN `kiosk run --ui on` (the touchscreen, offscreen here) under systemd WHEN the window is up THEN READY=1
+    comes and the UI loop pings the watchdog; WHEN the process is frozen THEN the pings stop (systemd would
+    restart it), and after it resumes they come back."""
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    env = {
+        **os.environ,
+        "NOTIFY_SOCKET": str(sock_path),
+        "WATCHDOG_USEC": "4000000",
+        "SDL_VIDEODRIVER": "offscreen",
+    }
+    env.pop("WATCHDOG_PID", None)
+    cmd = [
+        str(Path(sys.executable).parent / "kiosk"),
+        "run",
+        "--simulate",
+        "--ui",
+        "on",
+        "--broker",
+        mosquitto.url,
+    ]
+    cmd += ["--data-dir", str(tmp_path / "data"), "--device-id", new_device_id()]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        first = _receive(sock, "READY=1", time.monotonic() + 40)
+        assert "READY=1" in first, first
+        assert len([m for m in _receive(sock, "never", time.monotonic() + 2.5) if m == "WATCHDOG=1"]) >= 2
+        proc.send_signal(signal.SIGSTOP)
+        _receive(sock, "never", time.monotonic() + 0.3)  # what was already sent
+        assert "WATCHDOG=1" not in _receive(sock, "never", time.monotonic() + 2.0)
+        proc.send_signal(signal.SIGCONT)
+        assert "WATCHDOG=1" in _receive(sock, "WATCHDOG=1", time.monotonic() + 5)
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        sock.close()
+    assert proc.returncode == 0, err.decode()[-2000:]

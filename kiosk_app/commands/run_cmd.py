@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kiosk_app.agent import FleetAgent, SimulatedDeviceHealth, UnmonitoredDeviceHealth
@@ -159,6 +160,23 @@ def _run(args: argparse.Namespace) -> int:
     return status
 
 
+def _ui_heartbeat(notifier: Notifier, config: KioskConfig) -> Callable[[], None]:
+    """On the UI loop: READY at the first frame, then a watchdog ping at most once a second."""
+    last = [0.0]
+    ready = [False]
+
+    def beat() -> None:
+        if not ready[0]:
+            ready[0] = True
+            notifier.ready(f"kiosk app (window) with fleet link to {config.broker.url}")
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            last[0] = now
+            notifier.watchdog()
+
+    return beat
+
+
 def _drain_outbox(agent: FleetAgent, stop: threading.Event, timeout_s: float = 15.0) -> int:
     """Send what the outbox holds before exiting (it is durable either way); how many rows still wait."""
     agent.telemetry.flush_events()
@@ -180,9 +198,9 @@ def _run_app(
 ) -> int:
     """The app in the main thread (Kivy needs it), the agent's loop beside it; either stopping ends both."""
     kivy_environment(config)
-    link = threading.Thread(
-        target=agent.run, args=(stop,), kwargs={"on_tick": notifier.watchdog}, daemon=True
-    )
+    # With the window, the UI loop pings the watchdog (a hung UI is restarted); else the agent's loop does.
+    link_tick = None if mode == "window" else notifier.watchdog
+    link = threading.Thread(target=agent.run, args=(stop,), kwargs={"on_tick": link_tick}, daemon=True)
     link.start()  # first: the centre sees the kiosk online while the devices open
     app = KioskAssembly(config, agent, persona=args.persona)
     app.start()
@@ -192,10 +210,11 @@ def _run_app(
         app.stop()
 
     threading.Thread(target=stop_app, daemon=True).start()
-    notifier.ready(f"kiosk app ({mode}) with fleet link to {config.broker.url}")
+    if mode != "window":
+        notifier.ready(f"kiosk app ({mode}) with fleet link to {config.broker.url}")
     try:
         if mode == "window":
-            app.run_window(fullscreen=args.fullscreen)
+            app.run_window(fullscreen=args.fullscreen, on_tick=_ui_heartbeat(notifier, config))
             return 0
         from kiosk_app.ui.autopilot import AutopilotError
 

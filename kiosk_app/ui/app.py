@@ -34,10 +34,13 @@ def configure_window(orientation: Orientation, *, fullscreen: bool = False, extr
     Config.set("input", "mouse", "mouse,disable_multitouch")
 
 
-def make_app(controller: Any, panel: Callable[[], Any] | None = None) -> Any:
+def make_app(
+    controller: Any, panel: Callable[[], Any] | None = None, on_tick: Callable[[], None] | None = None
+) -> Any:
     """A Kivy `App` showing `controller`'s flows; the UI clock calls `controller.drain()` every 0.2 s.
 
-    `panel` builds an extra strip shown below the kiosk screen (the simulator's hands).
+    `panel` builds an extra strip shown below the kiosk screen (the simulator's hands); `on_tick` runs on
+    the UI loop after each drain (the systemd watchdog: a hung UI stops the pings and is restarted).
     """
     from kivy.app import App
     from kivy.clock import Clock
@@ -50,7 +53,13 @@ def make_app(controller: Any, panel: Callable[[], Any] | None = None) -> Any:
 
         def build(self) -> Any:
             root = build_root(controller)
-            Clock.schedule_interval(lambda _dt: controller.drain(), TICK_SECONDS)
+
+            def tick(_dt: float) -> None:
+                controller.drain()
+                if on_tick is not None:
+                    on_tick()
+
+            Clock.schedule_interval(tick, TICK_SECONDS)
             if panel is None:
                 return root
             frame = BoxLayout(orientation="vertical")
