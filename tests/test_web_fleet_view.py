@@ -7,6 +7,7 @@ import time
 from central_broker.store import DeviceStatus, FleetStore
 from central_broker.web.fleet_read import FleetReader
 from central_broker.web.fleet_view import build_fleet_view
+from central_broker.web.i18n import use_language
 from madoguchi.clock import SteppableClock
 from madoguchi.contracts.messages import (
     AlertMessage,
@@ -63,7 +64,10 @@ def test_fleet_view_groups_branches_and_flags_problems(
     assert (branches["131016"].counts["stale"], branches["131016"].counts["offline"]) == (1, 1)
     assert [r.device_id for r in view.attention] == ["jp-131016-k02", "jp-131016-k01", "jp-999999-k02"]
     printer = view.attention[-1].problems[0]
-    assert (printer.label, printer.status, printer.text) == ("Receipt printer", "error", "paper out")
+    with use_language("en"):
+        assert (printer.label, printer.status, printer.text) == ("Receipt printer", "error", "paper out")
+    with use_language("ja"):
+        assert printer.text == "用紙切れ"
     assert view.totals() == {"unknown": 0, "online": 2, "stale": 1, "offline": 1}
 
 

@@ -6,6 +6,7 @@ through `_()`, and every text the pages can show has a Japanese translation with
 
 from __future__ import annotations
 
+import ast
 import re
 from importlib import resources
 from pathlib import Path
@@ -16,9 +17,14 @@ from fastapi.testclient import TestClient
 from central_broker.accounts import Role
 from central_broker.store import DeviceStatus
 from central_broker.web import WebContext, create_app
+from central_broker.web.context import _templates
 from central_broker.web.control_pages import _QUESTIONS, COMMAND_LABELS
-from central_broker.web.fleet_view import _COMPONENTS
-from madoguchi.contracts.messages import ComponentStatus, Severity
+from central_broker.web.fleet_actions import NO_CATALOG_KEY, NO_SIGNING_KEYS
+from central_broker.web.fleet_view import _COMPONENTS, PRINTER_NOTES
+from madoguchi.contracts.messages import (
+    ComponentStatus,
+    Severity,
+)
 from madoguchi.contracts.orders import OrderStatus
 from tests.fixtures.web import make_user
 
@@ -26,7 +32,7 @@ WEB = Path(str(resources.files("central_broker.web")))
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
 _MSGID = re.compile(r'''_\(\s*"((?:[^"\\]|\\.)*)"''')
 _ATTRS = re.compile(r'''\b(?:alt|placeholder|title|aria-label|data-confirm)="([^"]*)"''')
-_JINJA = re.compile(r"{#.*?#}|{%.*?%}|{{.*?}}", re.S)
+_JINJA = re.compile(r"{%-?\s*trans\b.*?{%-?\s*endtrans\s*-?%}|{#.*?#}|{%.*?%}|{{.*?}}", re.S)
 _LETTERS = re.compile(r"[A-Za-z\u3040-\u30ff\u4e00-\u9fff]{2,}")
 # Not for translation: product name parts in code samples, file formats, data formats.
 _ALLOWED = {"CSV", "999999 / jp-999999-k01"}
@@ -61,13 +67,40 @@ def _catalog(language: str) -> dict[str, tuple[str, bool]]:
     }
 
 
-def _used_msgids() -> set[str]:
+def _template_msgids() -> set[str]:
+    """Literal texts of `_()`, `gettext()`, `ngettext()` and `{% trans %}` as Jinja's i18n extension finds them."""
+    env = _templates().env
     used: set[str] = set()
-    for path in [*TEMPLATES, *WEB.glob("*.py")]:
+    for path in TEMPLATES:
+        for _line, _function, message in env.extract_translations(path.read_text(encoding="utf-8")):  # type: ignore[attr-defined]
+            texts = message if isinstance(message, tuple) else (message,)
+            used |= {m for m in texts if isinstance(m, str) and m}  # None: a value, not a literal
+    return used
+
+
+def _order_error_msgids() -> set[str]:
+    """Literal messages and hints of `OrderError(...)` and the `what` of `_transition(...)`: staff pages show them."""
+    used: set[str] = set()
+    for path in Path(str(resources.files("central_broker.orders"))).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            texts = (
+                node.args[1:3] if name == "OrderError" else node.args[3:4] if name == "_transition" else []
+            )
+            used |= {a.value for a in texts if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    return used
+
+
+def _used_msgids() -> set[str]:
+    used = _template_msgids() | _order_error_msgids()
+    for path in WEB.glob("*.py"):
         used |= {
             m.encode().decode("unicode_escape") if "\\" in m else m for m in _MSGID.findall(path.read_text())
         }
     used |= set(COMMAND_LABELS.values()) | {label for _key, label in _COMPONENTS} | set(_QUESTIONS.values())
+    used |= {*PRINTER_NOTES, NO_SIGNING_KEYS, NO_CATALOG_KEY}
     for values in (Role, DeviceStatus, ComponentStatus, Severity, OrderStatus):
         used |= {str(v.value) for v in values}
     used |= {"certificate_session", "register_session", "pending", "current", "failed", "running", "halted"}
@@ -107,10 +140,12 @@ def test_the_language_switch_never_redirects_off_site(web_context: WebContext) -
     """GIVEN a crafted link WHEN it asks to return to another site THEN the switch goes to the start page; an
     unknown language is a 404."""
     with TestClient(create_app(web_context)) as client:
-        for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil.example"):
             response = client.get("/lang/en", params={"next": target}, follow_redirects=False)
             assert response.headers["location"] == "/", target
         assert client.get("/lang/xx").status_code == 404
+        back = client.get("/lang/en", params={"next": "/kpi?first=2026-05-01"}, follow_redirects=False)
+        assert back.headers["location"] == "/kpi?first=2026-05-01"
 
 
 def test_a_signed_in_operator_reads_the_dashboard_in_japanese(web_context: WebContext) -> None:
@@ -128,3 +163,10 @@ def test_a_signed_in_operator_reads_the_dashboard_in_japanese(web_context: WebCo
         assert "証明書発行の緊急停止" in client.get("/control").text
         client.cookies.set("mdg_lang", "en")
         assert "No open alerts." in client.get("/alerts").text
+
+
+def test_the_template_check_flags_literal_text_and_accepts_translation_blocks() -> None:
+    """GIVEN template snippets WHEN checked THEN literal words are reported, `_()` and `{% trans %}` are not."""
+    assert _visible_texts("<h1>Open alerts</h1>") == ["Open", "alerts"]
+    assert _visible_texts('<input placeholder="Search">') == ["Search"]
+    assert _visible_texts('<h1>{{ _("Open alerts") }}</h1>{% trans n=2 %}%(n)s kiosks{% endtrans %}') == []

@@ -100,8 +100,14 @@ class OrderErrorKind(enum.StrEnum):
 
 
 class OrderError(UserError):
-    """An order operation that cannot be done; says what and what to do."""
+    """An order operation that cannot be done; says what and what to do.
 
-    def __init__(self, kind: OrderErrorKind, message: str, hint: str = "") -> None:
-        super().__init__(message, hint)
+    `message` may hold `%(name)s` placeholders filled from `values`; the unfilled `text` is kept so a page can
+    show the message in its own language (it is a msgid of the web catalog).
+    """
+
+    def __init__(self, kind: OrderErrorKind, message: str, hint: str = "", **values: object) -> None:
+        super().__init__(message % values if values else message, hint)
         self.kind = kind
+        self.text = message
+        self.values = values

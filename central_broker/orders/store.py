@@ -61,7 +61,11 @@ class OrderStore(OrderTransitions):
             raise OrderError(OrderErrorKind.INVALID, "the order has no items", "add at least one fee item")
         if len(items) > MAX_LINES:
             raise OrderError(
-                OrderErrorKind.INVALID, f"{len(items)} lines; at most {MAX_LINES}", "split the order"
+                OrderErrorKind.INVALID,
+                "%(lines)s lines; at most %(max)s",
+                "split the order",
+                lines=len(items),
+                max=MAX_LINES,
             )
         counter = {m.id for m in self.catalog.payment.methods_for(Channel.COUNTER)}
         methods: set[str] = set(counter)
@@ -70,8 +74,11 @@ class OrderStore(OrderTransitions):
             if not 1 <= quantity <= MAX_QUANTITY:
                 raise OrderError(
                     OrderErrorKind.INVALID,
-                    f"quantity {quantity} of {item_id!r} is outside 1..{MAX_QUANTITY}",
+                    "quantity %(quantity)s of %(item)r is outside 1..%(max)s",
                     "enter how many copies the resident asked for",
+                    quantity=quantity,
+                    item=item_id,
+                    max=MAX_QUANTITY,
                 )
             try:
                 item = self.catalog.fee_item(item_id)
@@ -148,7 +155,7 @@ class OrderStore(OrderTransitions):
             row = conn.execute(select(payment_order).where(payment_order.c.code == key)).first()
         if row is None:
             raise OrderError(
-                OrderErrorKind.NOT_FOUND, f"there is no order {key}", "check the code on the slip"
+                OrderErrorKind.NOT_FOUND, "there is no order %(code)s", "check the code on the slip", code=key
             )
         return _order(row)
 

@@ -37,8 +37,11 @@ class OrderTransitions:
         if order.status not in allowed:
             raise OrderError(
                 OrderErrorKind.CONFLICT,
-                f"order {order.code} is {order.status.value}; it cannot be {what}",
+                "order %(code)s is %(status)s; it cannot be %(what)s",
                 "reload the order list",
+                code=order.code,
+                status=order.status.value,
+                what=what,
             )
         values = {"updated_at": self._now(), **values}
         with self.engine.begin() as conn:
@@ -49,7 +52,10 @@ class OrderTransitions:
             )
         if result.rowcount != 1:
             raise OrderError(
-                OrderErrorKind.CONFLICT, f"order {order.code} changed meanwhile", "reload and retry"
+                OrderErrorKind.CONFLICT,
+                "order %(code)s changed meanwhile",
+                "reload and retry",
+                code=order.code,
             )
         return self.get(order.code)
 
@@ -112,8 +118,10 @@ class OrderTransitions:
         if order.status is not OrderStatus.WAITING:
             raise OrderError(
                 OrderErrorKind.CONFLICT,
-                f"order {order.code} is {order.status.value}, not waiting for payment",
+                "order %(code)s is %(status)s, not waiting for payment",
                 "send the resident to the counter",
+                code=order.code,
+                status=order.status.value,
             )
         return order
 
@@ -135,14 +143,19 @@ class OrderTransitions:
         if params.method not in order.methods:
             raise OrderError(
                 OrderErrorKind.INVALID,
-                f"method {params.method!r} is not accepted for order {order.code} ({', '.join(order.methods)})",
+                "method %(method)r is not accepted for order %(code)s (%(methods)s)",
                 "offer only the order's methods",
+                method=params.method,
+                code=order.code,
+                methods=", ".join(order.methods),
             )
         if params.amount_yen != order.total_yen:
             raise OrderError(
                 OrderErrorKind.INVALID,
-                f"amount {params.amount_yen} yen differs from the order total {order.total_yen} yen",
+                "amount %(amount)s yen differs from the order total %(total)s yen",
                 "charge the total the lookup returned",
+                amount=params.amount_yen,
+                total=order.total_yen,
             )
         status = OrderStatus.PAID if params.outcome is PaidOutcome.PAID else OrderStatus.UNKNOWN
         now = self._now()
@@ -164,7 +177,7 @@ class OrderTransitions:
             )
             if result.rowcount != 1:
                 raise OrderError(
-                    OrderErrorKind.CONFLICT, f"order {order.code} changed meanwhile", "ask staff"
+                    OrderErrorKind.CONFLICT, "order %(code)s changed meanwhile", "ask staff", code=order.code
                 )
             conn.execute(
                 insert(payment_rpc_done).values(

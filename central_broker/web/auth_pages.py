@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.exceptions import HTTPException
@@ -57,7 +58,13 @@ def router() -> APIRouter:
     def choose_language(request: Request, code: str, next: str = "/") -> Response:
         if code not in WEB_LANGUAGES:
             raise HTTPException(404, _("No such language."))
-        local = next.startswith("/") and not next.startswith("//") and "\\" not in next
+        local = (
+            next.startswith("/")
+            and not next.startswith("//")
+            and "\\" not in next
+            and next.isprintable()  # browsers drop tabs and newlines: "/\t/evil.example" is off-site
+            and not urlsplit(next).netloc
+        )
         response = RedirectResponse(next if local else "/", status_code=303)
         response.set_cookie(
             LANG_COOKIE, code, samesite="lax", secure=ctx_of(request).secure_cookies, max_age=365 * 86400

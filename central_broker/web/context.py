@@ -18,7 +18,7 @@ from central_broker.accounts import AccountStore, Role, WebSession
 from central_broker.orders import OrderStore
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
-from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_
+from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_, install_gettext
 from central_broker.web.security import SESSION_COOKIE
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import local_time
@@ -56,7 +56,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["time"] = time_text
     templates.env.filters["yen"] = yen
     templates.env.globals["Role"] = Role
-    templates.env.globals["_"] = gettext_
+    install_gettext(templates.env)  # `_()`, `ngettext()` and `{% trans %}` in the request's language
     return templates
 
 

@@ -23,7 +23,7 @@ from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.signed import CommandOp
 from madoguchi.errors import UserError
 
-__all__ = ["COMMAND_LABELS", "router"]
+__all__ = ["COMMAND_LABELS", "actions_unavailable", "router"]
 
 _logger = logging.getLogger(__name__)
 
@@ -48,10 +48,17 @@ _QUESTIONS = {
 }
 
 
+def actions_unavailable(ctx: WebContext) -> str:
+    """Why remote actions cannot be sent, in the page's language ("" when they can)."""
+    if ctx.actions is None:
+        return _("no broker configured")
+    return ctx.actions.unavailable_in(_)
+
+
 def _actions(ctx: WebContext) -> FleetActions:
-    if ctx.actions is None or ctx.actions.unavailable:
-        reason = ctx.actions.unavailable if ctx.actions is not None else "no broker configured"
-        raise HTTPException(409, f"Remote actions are not available: {reason}.")
+    reason = actions_unavailable(ctx)
+    if ctx.actions is None or reason:
+        raise HTTPException(409, _("Remote actions are not available: %(reason)s.", reason=reason))
     return ctx.actions
 
 
@@ -96,7 +103,7 @@ def router() -> APIRouter:
         return RedirectResponse(f"/devices/{device_id}?sent={sent.cmd_id}", status_code=303)
 
     def control_values(ctx: WebContext) -> dict[str, Any]:
-        unavailable = _(ctx.actions.unavailable if ctx.actions is not None else "no broker configured")
+        unavailable = actions_unavailable(ctx)
         document = None
         error = ""
         if not unavailable and ctx.actions is not None:

@@ -7,6 +7,7 @@ Without that folder the web shows why the actions are unavailable instead of the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys
@@ -17,9 +18,17 @@ from madoguchi.config.broker import BrokerConfig
 from madoguchi.contracts.signed import CommandDocument, CommandOp, ControlDocument
 from madoguchi.errors import UserError
 
-__all__ = ["FleetActions"]
+__all__ = ["NO_CATALOG_KEY", "NO_SIGNING_KEYS", "FleetActions"]
 
 _logger = logging.getLogger(__name__)
+
+# Why actions are unavailable: English msgids of the web catalog (`%(folder)s` is the key folder).
+NO_SIGNING_KEYS = "no signing keys are configured: set [web] signing_keys_dir in the central configuration"
+NO_CATALOG_KEY = "no catalog.key in %(folder)s: create it with the catalog signing-key command"
+
+
+def _english(message: str, **values: object) -> str:
+    return message % values if values else message
 
 
 class FleetActions:
@@ -36,11 +45,15 @@ class FleetActions:
 
     @property
     def unavailable(self) -> str:
-        """Why actions cannot be sent ("" when they can)."""
+        """Why actions cannot be sent, in English ("" when they can)."""
+        return self.unavailable_in(_english)
+
+    def unavailable_in(self, translate: Callable[..., str]) -> str:
+        """Why actions cannot be sent through `translate(msgid, **values)` (the pages pass their gettext)."""
         if self.keys_dir is None:
-            return "no signing keys are configured: set [web] signing_keys_dir in the central configuration"
+            return translate(NO_SIGNING_KEYS)
         if not (self.keys_dir / "catalog.key").is_file():
-            return f"no catalog.key in {self.keys_dir}: create it with the catalog signing-key command"
+            return translate(NO_CATALOG_KEY, folder=str(self.keys_dir))
         return ""
 
     def _keys(self) -> SigningKeys:

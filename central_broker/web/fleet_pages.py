@@ -19,10 +19,11 @@ from starlette.responses import Response
 from central_broker.accounts import Role
 from central_broker.rollout.runner import read_status
 from central_broker.web.context import WebContext, ctx_of, session_of
-from central_broker.web.control_pages import COMMAND_LABELS
+from central_broker.web.control_pages import COMMAND_LABELS, actions_unavailable
 from central_broker.web.events import fleet_fingerprint
 from central_broker.web.fleet_read import FleetReader
 from central_broker.web.fleet_view import FleetView, build_fleet_view
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.security import require
 
 __all__ = ["fleet_view_of", "router"]
@@ -93,7 +94,7 @@ def router() -> APIRouter:
         view = fleet_view_of(ctx_of(request))
         summary = next((b for b in view.branches if b.code == code), None)
         if summary is None:
-            raise HTTPException(404, f"There is no branch {code} in the fleet.")
+            raise HTTPException(404, _("There is no branch %(code)s in the fleet.", code=code))
         return {"branch": summary, "rows": [r for r in view.rows if r.branch == code]}
 
     @api.get("/fleet/branch/{code}")
@@ -110,7 +111,7 @@ def router() -> APIRouter:
         ctx = ctx_of(request)
         found = _reader(ctx).record(device_id)
         if found is None:
-            raise HTTPException(404, f"The centre has never heard of kiosk {device_id}.")
+            raise HTTPException(404, _("The centre has never heard of kiosk %(id)s.", id=device_id))
         record, components = found
         rollout = next((r for r in ctx.fleet.rollout() if r.device_id == device_id), None)
         events = [
@@ -127,9 +128,7 @@ def router() -> APIRouter:
             "acks": [a for a in ctx.fleet.acks(device_id) if a.kind == "cmd"][-30:],
             "rollout": rollout,
             "commands": COMMAND_LABELS,
-            "actions_unavailable": ctx.actions.unavailable
-            if ctx.actions is not None
-            else "no broker configured",
+            "actions_unavailable": actions_unavailable(ctx),
         }
 
     @api.get("/devices/{device_id}")

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 from central_broker.store import DeviceRecord, DeviceStatus
 from central_broker.store.telemetry_models import AlertRecord
+from central_broker.web.i18n import gettext_
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.messages import ComponentHealth, ComponentStatus, HealthMessage, PrinterHealth
 
 __all__ = [
+    "PRINTER_NOTES",
     "BranchSummary",
     "ComponentView",
     "DeviceRow",
@@ -38,6 +40,10 @@ _COMPONENTS = (
     ("touch", "Touchscreen"),
     ("net", "Network"),
 )
+# Printer states the page words itself (msgids of the web catalog); codes and details are shown as sent.
+_PAPER_NOTES = {"out": "paper out", "near-end": "paper near-end"}
+_COVER_OPEN = "cover open"
+PRINTER_NOTES = (*_PAPER_NOTES.values(), _COVER_OPEN)
 
 
 @dataclass(frozen=True)
@@ -47,27 +53,34 @@ class ComponentView:
     key: str
     label: str
     status: str
-    text: str
+    notes: tuple[str, ...]  # msgids, translated when shown (the view is shared by every language)
+    details: tuple[str, ...]  # the kiosk's code and detail, shown as sent
     problem: bool  # someone should look at it
+
+    @property
+    def text(self) -> str:
+        """The notes in the request's language, then the kiosk's code and detail."""
+        return ", ".join([*(gettext_(note) for note in self.notes), *self.details])
 
 
 def _component(key: str, label: str, health: ComponentHealth) -> ComponentView:
-    parts: list[str] = []
+    notes: list[str] = []
+    details: list[str] = []
     status = health.status
     if isinstance(health, PrinterHealth):
-        if health.paper in ("out", "near-end"):
-            parts.append(f"paper {health.paper}")
+        if health.paper in _PAPER_NOTES:
+            notes.append(_PAPER_NOTES[health.paper])
             if status is ComponentStatus.OK:
                 status = ComponentStatus.WARNING if health.paper == "near-end" else ComponentStatus.ERROR
         if health.cover == "open":
-            parts.append("cover open")
+            notes.append(_COVER_OPEN)
             if status is ComponentStatus.OK:
                 status = ComponentStatus.ERROR
     if health.code:
-        parts.append(health.code)
+        details.append(health.code)
     if health.detail and status not in _QUIET:
-        parts.append(health.detail)
-    return ComponentView(key, label, status.value, ", ".join(parts), status not in _QUIET)
+        details.append(health.detail)
+    return ComponentView(key, label, status.value, tuple(notes), tuple(details), status not in _QUIET)
 
 
 def components_of(health: HealthMessage | None) -> list[ComponentView]:

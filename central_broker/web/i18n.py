@@ -4,6 +4,10 @@ The texts are gettext catalogs (`locale/<lang>/LC_MESSAGES/web.po`, msgid = the 
 memory with Babel. The language of a request is the `mdg_lang` cookie (set by `/lang/<code>`), else the
 first supported language of Accept-Language, else Japanese. `LanguageMiddleware` puts it in a context
 variable for the whole request, so `_()` works the same in templates and in Python code.
+
+Templates use Jinja's i18n extension with new-style gettext (`install_gettext`): `{{ _("Kiosk %(id)s",
+id=x) }}`, `{% trans %}` and `ngettext` all format and escape their values. A text that is not a msgid
+(`_(status)` on a value a kiosk sent) is escaped and shown as is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from jinja2 import Environment
+from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
@@ -27,7 +33,9 @@ __all__ = [
     "LanguageMiddleware",
     "current_language",
     "gettext_",
+    "install_gettext",
     "language_for",
+    "ngettext_",
     "use_language",
 ]
 
@@ -66,6 +74,39 @@ def gettext_(message: str, **values: Any) -> str:
         return message  # gettext("") would be the catalog's header
     text = _translations(_language.get()).gettext(message)
     return text % values if values else text
+
+
+def ngettext_(singular: str, plural: str, n: int, **values: Any) -> str:
+    """`singular` or `plural` for `n` in the request's language, `%(num)s` and `values` filled in."""
+    text = _translations(_language.get()).ngettext(singular, plural, n)
+    return text % {"num": n, **values}
+
+
+@functools.cache
+def _msgids() -> frozenset[str]:
+    path = resources.files("central_broker.web") / "locale" / DEFAULT_LANGUAGE / "LC_MESSAGES" / "web.po"
+    with path.open("rb") as source:
+        return frozenset(m.id for m in read_po(source) if isinstance(m.id, str) and m.id)
+
+
+def _template_gettext(message: str) -> str:
+    # New-style gettext marks the result safe and always applies `%`: a value that is not a msgid (a
+    # kiosk's offline reason, an unknown status) must come back escaped, with its `%` doubled.
+    if message not in _msgids():
+        return Markup(str(escape(message)).replace("%", "%%"))  # noqa: S704 - escaped just above
+    return _translations(_language.get()).gettext(message)
+
+
+def _template_ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations(_language.get()).ngettext(singular, plural, n)
+
+
+def install_gettext(env: Environment) -> None:
+    """Enable `jinja2.ext.i18n` on `env` with new-style gettext in the request's language."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _template_gettext, _template_ngettext, newstyle=True
+    )
 
 
 def language_for(cookie: str | None, accept_language: str | None) -> str:

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from central_broker.accounts import Role
 from central_broker.web.charts import bar_chart, hbar_chart
 from central_broker.web.context import WebContext, ctx_of, session_of
+from central_broker.web.i18n import current_language
+from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_data import KpiReport
 from central_broker.web.kpi_warm import shared_kpi_cache
 from central_broker.web.security import require
@@ -35,17 +37,19 @@ def period(ctx: WebContext, first: str | None, last: str | None) -> tuple[date, 
         end = date.fromisoformat(last) if last else today
         start = date.fromisoformat(first) if first else end - timedelta(days=29)
     except ValueError as exc:
-        raise HTTPException(400, "Dates are written YYYY-MM-DD.") from exc
+        raise HTTPException(400, _("Dates are written YYYY-MM-DD.")) from exc
     if start > end:
-        raise HTTPException(400, f"The period starts ({start}) after it ends ({end}).")
+        raise HTTPException(
+            400, _("The period starts (%(start)s) after it ends (%(end)s).", start=start, end=end)
+        )
     if (end - start).days >= MAX_DAYS:
-        raise HTTPException(400, f"Choose at most {MAX_DAYS} days.")
+        raise HTTPException(400, _("Choose at most %(days)s days.", days=MAX_DAYS))
     return start, end
 
 
 def _type_name(ctx: WebContext, type_id: str) -> str:
     try:
-        return ctx.catalog.name_of(type_id, "ja")
+        return ctx.catalog.name_of(type_id, current_language())
     except CatalogLookupError:
         return type_id
 
@@ -67,10 +71,10 @@ def router() -> APIRouter:
         by_type = [(_type_name(ctx, t), float(n)) for t, n in data.issued_by(2)]
         charts = {
             "per_day": bar_chart(
-                [(d, float(n)) for d, n in data.issued_per_day()], "Certificates issued per day"
+                [(d, float(n)) for d, n in data.issued_per_day()], _("Certificates issued per day")
             ),
-            "by_type": hbar_chart(sorted(by_type, key=lambda kv: -kv[1]), "Certificates by type"),
-            "cashless": bar_chart(data.cashless_per_day(), "Cashless rate per day", percent=True),
+            "by_type": hbar_chart(sorted(by_type, key=lambda kv: -kv[1]), _("Certificates by type")),
+            "cashless": bar_chart(data.cashless_per_day(), _("Cashless rate per day"), percent=True),
         }
         steps = sorted(((k, s, m.value or 0.0, m.count) for (k, s), m in data.step_seconds.items()))
         return ctx.render(

@@ -25,7 +25,7 @@ from central_broker.web.slip_codes import barcode_svg, qr_svg
 from madoguchi.contracts.catalog_base import CatalogLookupError, Channel
 from madoguchi.contracts.orders import OrderStatus
 
-__all__ = ["fee_rows", "router"]
+__all__ = ["error_text", "fee_rows", "router"]
 
 _logger = logging.getLogger(__name__)
 
@@ -58,11 +58,18 @@ def _method_names(ctx: WebContext) -> dict[str, str]:
     return {m.id: m.names.text(current_language()) for m in ctx.catalog.payment.methods_for(Channel.COUNTER)}
 
 
+def error_text(exc: OrderError) -> tuple[str, str]:
+    """An order error's message and hint in the page's language (statuses in it translated too)."""
+    values = {k: _(v) if isinstance(v, str) else v for k, v in exc.values.items()}
+    return _(exc.text, **values), _(exc.hint)
+
+
 def _order_or_404(ctx: WebContext, code: str) -> Order:
     try:
         return ctx.orders.get(code)
     except OrderError as exc:
-        raise HTTPException(404 if exc.kind is OrderErrorKind.NOT_FOUND else 400, exc.message) from exc
+        status = 404 if exc.kind is OrderErrorKind.NOT_FOUND else 400
+        raise HTTPException(status, error_text(exc)[0]) from exc
 
 
 def router() -> APIRouter:
@@ -116,7 +123,7 @@ def router() -> APIRouter:
         try:
             order = ctx.orders.create(items, staff=session.username)
         except OrderError as exc:
-            return orders_page(request, exc.message, exc.hint, 400)
+            return orders_page(request, *error_text(exc), 400)
         ctx.accounts.audit(session.username, "order.create", order.code, f"{order.total_yen} yen")
         return RedirectResponse(f"/orders/{order.code}", status_code=303)
 
@@ -161,9 +168,10 @@ def router() -> APIRouter:
             changed: Order = run()
         except OrderError as exc:
             values = detail_values(request, code)
-            return ctx.render(
-                request, "order.html", status_code=409, error=exc.message, hint=exc.hint, **values
-            )
+            error, hint = error_text(exc)
+            if exc.kind is OrderErrorKind.REFUSED:  # the refund policy, shown in the page's language
+                error = values["refund_text"]
+            return ctx.render(request, "order.html", status_code=409, error=error, hint=hint, **values)
         ctx.accounts.audit(session.username, action, changed.code, changed.status.value)
         return RedirectResponse(f"/orders/{changed.code}", status_code=303)
 
@@ -174,7 +182,7 @@ def router() -> APIRouter:
         session = require(session_of(request), *_ROLES)
         verify_form(request, csrf_token)
         if outcome not in ("paid", "not_paid"):
-            raise HTTPException(400, "Choose whether the terminal shows the payment as done or not.")
+            raise HTTPException(400, _("Choose whether the terminal shows the payment as done or not."))
         orders = ctx_of(request).orders
         return change(
             request,
