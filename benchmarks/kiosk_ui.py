@@ -37,8 +37,11 @@ def child(size: str, rounds: int, started: float) -> dict[str, Any]:
     width, height = size.split("x")
     from kivy.config import Config
 
+    from kiosk_app.ui.app import MULTISAMPLES
+
     Config.set("graphics", "width", width)
     Config.set("graphics", "height", height)
+    Config.set("graphics", "multisamples", str(MULTISAMPLES))  # the kiosk's window configuration
     for option in list(Config.options("input")):
         Config.remove_option("input", option)
     from kivy.base import EventLoop

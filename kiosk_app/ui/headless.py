@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kiosk_app.ui.app import MULTISAMPLES
 from kiosk_app.ui.controller import KioskController
 from madoguchi.config.kiosk import Orientation
 
@@ -24,6 +25,7 @@ def open_window(controller: KioskController, orientation: Orientation) -> Any:
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "multisamples", str(MULTISAMPLES))
     for option in list(Config.options("input")):
         Config.remove_option("input", option)  # no real input devices: only synthetic touches
     from kivy.base import EventLoop

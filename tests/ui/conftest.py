@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from kiosk_app.ui.app import MULTISAMPLES
+
 # The suite run (`pytest` from the top) must not import Kivy or open a window: skip collecting here.
 collect_ignore_glob = [] if os.environ.get("KIOSK_UI_TESTS") == "1" else ["test_*.py"]
 
@@ -30,6 +32,7 @@ def window() -> Iterator[Any]:
     Config.set("graphics", "width", str(width))
     Config.set("graphics", "height", str(height))
     Config.set("graphics", "resizable", "0")
+    Config.set("graphics", "multisamples", str(MULTISAMPLES))  # as the kiosk's window
     for option in list(Config.options("input")):
         Config.remove_option("input", option)
     from kivy.base import EventLoop
