@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from central_broker.broker import MosquittoBroker
 from central_broker.issuance.store import DocState
+from central_broker.orders.rpc import payment_handlers
+from central_broker.rpc_server import RpcServer
 from central_broker.store import FleetStore
 from central_broker.web import WebContext
 from device_drivers.card.emulator.personas import persona_by_name
@@ -35,7 +38,9 @@ from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
 from kiosk_app.runner import CupsA4, DeviceRunner, FolderA4, PcscCardSlot, ReceiptOutput, RunnerParts
+from kiosk_app.runner.order_reports import OrderReports
 from kiosk_app.ui.controller import KioskController, Service
+from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.kiosk import simulated_kiosk_config
 from madoguchi.contracts.catalog import load_sample_catalog
 from madoguchi.contracts.issuance import cert_fingerprint
@@ -103,6 +108,7 @@ def kiosk_on_real_parts(
             SerialPortSource(terminal_path), Journal(tmp_path / f"{device_id}-payments.sqlite", device_id)
         )
         terminal.open()
+        orders_client = OrdersClient(agent.rpc_client(retry_s=1.0), timeout_s=3) if orders else None
         parts = RunnerParts(
             catalog=catalog,
             card=PcscCardSlot(f"pcsc://{pcsc_daemon.readers[0]}", pcsc_daemon.readers[0]),
@@ -110,7 +116,15 @@ def kiosk_on_real_parts(
             receipt=ReceiptOutput(virtual_printer.url),
             terminal=terminal,
             issuance=issuance(agent) if issuance else None,
-            orders=OrdersClient(agent.rpc_client(retry_s=1.0)) if orders else None,
+            orders=orders_client,
+            order_reports=None
+            if orders_client is None
+            else OrderReports(
+                tmp_path / f"{device_id}-order-reports.sqlite",
+                orders_client,
+                lambda _i, _w: None,
+                retry_s=0.5,
+            ),
             telemetry=agent.telemetry,
             scanner=scanner,
         )
@@ -400,3 +414,50 @@ def test_an_unknown_payment_for_a_certificate_opens_an_incident_and_prints_nothi
     assert a4.printed == []
     kinds = [i.kind.value for i in env.service.incidents.incidents() if i.device_id == device]
     assert kinds == ["payment_unknown"]
+
+
+def test_a_payment_report_waits_for_an_unreachable_central_and_is_delivered_later(
+    web_context: WebContext,
+    payment_rpc: RpcServer,
+    mosquitto: MosquittoBroker,
+    kiosk_on_real_parts: KioskFactory,
+    payment_sim: StartSim,
+    tmp_path: Path,
+) -> None:
+    """GIVEN an order looked up at a kiosk WHEN the central's order service goes away before the terminal
+    approves THEN the resident still gets the receipt, the report waits in the kiosk's journal, and when the
+    service is back the central shows the order paid by this kiosk — nothing is lost, nothing charged twice."""
+    order = web_context.orders.create([("joseki", 1)], staff="staff1")
+    sim = payment_sim("approve")
+    device = "jp-999999-k87"
+    kiosk = kiosk_on_real_parts(device, a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True)
+    kiosk.controller.start(Service.REGISTER)
+    kiosk.wait_for("scan")
+    kiosk.tap(ev.SlipScanned(order.code))
+    kiosk.wait_for("order_summary")
+    payment_rpc.stop()  # the central's order service is unreachable from here on
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_method")
+    kiosk.tap(ev.ChooseMethod("credit"))
+    kiosk.wait_for("done", timeout=60)
+    assert kiosk.runner.wait_idle(30)
+    reports = kiosk.runner.parts.order_reports
+    assert reports is not None and [r.order_code for r in reports.pending()] == [order.code]
+    assert web_context.orders.get(order.code).status is OrderStatus.WAITING
+    back = RpcServer(
+        BrokerConfig(url=mosquitto.url),
+        payment_handlers(web_context.orders),
+        group="rpc-back",
+        clock=web_context.clock,
+    )
+    back.start()
+    try:
+        deadline = time.monotonic() + 20
+        while web_context.orders.get(order.code).status is not OrderStatus.PAID:
+            assert time.monotonic() < deadline, "the waiting report never reached the central"
+            time.sleep(0.2)
+    finally:
+        back.stop()
+    stored = web_context.orders.get(order.code)
+    assert stored.device_id == device and reports.pending() == []
+    assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]

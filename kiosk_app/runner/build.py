@@ -30,10 +30,12 @@ from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
 from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
+from kiosk_app.runner.order_reports import OrderReport, OrderReports
 from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
+from madoguchi.contracts.messages import Severity
 from madoguchi.errors import ConfigError
 
 __all__ = ["build_parts", "issuance_key_path", "printed_dir"]
@@ -109,6 +111,16 @@ def _terminal(url: str, config: KioskConfig) -> PaymentTerminal | None:
     return terminal
 
 
+def _order_alert(agent: FleetAgent, item: OrderReport, why: str) -> None:
+    """The central refused an order's payment report: a retained alert for staff (the terminal journal has it)."""
+    agent.telemetry.raise_alert(
+        f"order-{item.order_code}",
+        "order_report_refused",
+        Severity.WARNING,
+        f"order {item.order_code} {item.outcome.value} by {item.method}, slip {item.slip_no}: {why}"[:500],
+    )
+
+
 def build_parts(
     config: KioskConfig,
     agent: FleetAgent,
@@ -128,6 +140,12 @@ def build_parts(
         )
     else:
         _logger.warning("no issuance public key configured: the kiosk offers no certificates")
+    orders = OrdersClient(agent.rpc_client(retry_s=2.0))
+    reports = OrderReports(
+        config.kiosk.data_dir / "payments" / "order-reports.sqlite",
+        orders,
+        lambda item, why: _order_alert(agent, item, why),
+    )
     return RunnerParts(
         catalog=catalog,
         card=_card(devices.url(DeviceKind.CARD_READER), persona),
@@ -135,7 +153,8 @@ def build_parts(
         receipt=ReceiptOutput(_receipt_url(devices.receipt_printer, config)),
         terminal=_terminal(devices.payment, config),
         issuance=issuance,
-        orders=OrdersClient(agent.rpc_client(retry_s=2.0)),
+        orders=orders,
+        order_reports=reports,
         telemetry=agent.telemetry,
         scanner=open_scanner(devices.scanner),
         sound=CuePlayer(config.kiosk.data_dir / "sounds"),

@@ -32,6 +32,7 @@ from kiosk_app.rpc_client import RpcCallError, RpcTimeout
 from kiosk_app.runner.card_slot import CardSlot
 from kiosk_app.runner.certificate_jobs import CertificateJobs
 from kiosk_app.runner.lanes import Lane
+from kiosk_app.runner.order_reports import OrderReport, OrderReports
 from kiosk_app.runner.outputs import A4Output, ReceiptOutput
 from kiosk_app.runner.receipts import order_receipt
 from kiosk_app.runner.sound import CuePlayer
@@ -65,6 +66,7 @@ class RunnerParts:
     orders: OrdersClient | None
     telemetry: Telemetry | None = None
     scanner: Scanner | None = None
+    order_reports: OrderReports | None = None
     sound: CuePlayer | None = None
     language: str = "ja"
 
@@ -104,6 +106,8 @@ class DeviceRunner:
         self.parts.card.start(self.post)
         if self.parts.scanner is not None:
             self.parts.scanner.start(lambda text: self.post(ev.SlipScanned(text)))
+        if self.parts.order_reports is not None:
+            self.parts.order_reports.start()
         self.post(ev.ServiceStatus(central_online=self.parts.issuance is not None))
 
     def stop(self) -> None:
@@ -115,6 +119,8 @@ class DeviceRunner:
             self.parts.scanner.stop()
         self.pay.stop()
         self.work.stop()
+        if self.parts.order_reports is not None:
+            self.parts.order_reports.stop()
         if self.parts.receipt is not None:
             self.parts.receipt.close()
 
@@ -247,25 +253,29 @@ class DeviceRunner:
     def _report_order(
         self, order_code: str, outcome: PaidOutcome, method: str, record: PaymentRecord
     ) -> None:
-        """Tell the central; when it cannot be reached, staff are alerted (the terminal journal keeps the sale)."""
+        """Tell the central; the report is journaled first and sent again until the central has it."""
+        item = OrderReport(order_code, outcome, method, record.amount, record.txn_id or record.ref)
+        if self.parts.order_reports is not None:
+            self.parts.order_reports.report(item)
+            return
         orders = self.parts.orders
         assert orders is not None
-        slip_no = record.txn_id or record.ref
-        for _attempt in range(3):
-            try:
-                orders.mark_paid(order_code, outcome, method, record.amount, slip_no)
-                return
-            except RpcTimeout:
-                continue
-            except RpcCallError as exc:
-                _logger.error("order %s: central refused %s: %s", order_code, outcome.value, exc.code.value)
-                break
+        try:
+            orders.mark_paid(order_code, outcome, method, record.amount, item.slip_no)
+        except (RpcTimeout, RpcCallError) as exc:
+            self.order_report_refused(item, str(exc))
+
+    def order_report_refused(self, item: OrderReport, why: str) -> None:
+        """A report the central refused or that could not be kept: a retained alert for staff."""
+        _logger.error("order %s: %s report not recorded centrally", item.order_code, item.outcome.value)
         if self.parts.telemetry is not None:
             self.parts.telemetry.raise_alert(
-                f"order-{order_code}",
+                f"order-{item.order_code}",
                 "order_report_failed",
                 Severity.WARNING,
-                f"order {order_code} {outcome.value} by {method}, terminal ref {record.ref}: not recorded centrally",
+                f"order {item.order_code} {item.outcome.value} by {item.method}, slip {item.slip_no}: {why}"[
+                    :500
+                ],
             )
 
     def _print_receipt(self, command: cmd.PrintReceipt) -> None:
