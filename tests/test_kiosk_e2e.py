@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.broker import MosquittoBroker
 from central_broker.issuance.store import DocState
@@ -461,3 +462,53 @@ def test_a_payment_report_waits_for_an_unreachable_central_and_is_delivered_late
     stored = web_context.orders.get(order.code)
     assert stored.device_id == device and reports.pending() == []
     assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
+
+
+def test_with_issuance_unreachable_certificates_are_refused_clearly_and_the_register_still_works(
+    web_context: WebContext,
+    payment_rpc: RpcServer,
+    kiosk_on_real_parts: KioskFactory,
+    insert_card: InsertCard,
+    payment_sim: StartSim,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a kiosk whose certificate service does not answer (the order service does) WHEN a resident tries
+    for a certificate THEN after the PIN the kiosk says issuance is unavailable, no money is taken and the card
+    is handed back; WHEN the next resident pays an order THEN that works."""
+    sim = payment_sim("approve")
+    key = Ed25519PrivateKey.generate().public_key()
+
+    def silent_issuance(agent: FleetAgent) -> IssuanceClient:
+        return IssuanceClient(agent.rpc_client(retry_s=0.5), key, timeout_s=2)  # nobody serves certificate.*
+
+    kiosk = kiosk_on_real_parts(
+        "jp-999999-k88",
+        a4=FolderA4(tmp_path / "a4"),
+        terminal_path=sim.path,
+        issuance=silent_issuance,
+        orders=True,
+    )
+    kiosk.controller.start(Service.CERTIFICATE)
+    kiosk.tap(ev.ChooseLanguage("ja"))
+    card = insert_card("valid-adult")
+    kiosk.wait_for("pin_entry")
+    kiosk.tap(*(ev.Digit(d) for d in "1234"), ev.Confirm())
+    kiosk.wait_for("issuance_unavailable", timeout=30)
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("take_card")
+    card.remove()
+    kiosk.wait_for("home")
+    assert sim.ledger.charges() == []
+
+    order = web_context.orders.create([("joseki", 1)], staff="staff1")
+    kiosk.tap(ev.SlipScanned(order.code))
+    kiosk.wait_for("order_summary")
+    kiosk.tap(ev.Confirm())
+    kiosk.wait_for("choose_method")
+    kiosk.tap(ev.ChooseMethod("qr"))
+    kiosk.wait_for("done", timeout=60)
+    assert kiosk.runner.wait_idle(30)
+    deadline = time.monotonic() + 10
+    while web_context.orders.get(order.code).status is not OrderStatus.PAID:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
