@@ -10,15 +10,13 @@ can never pass for a certificate QR code (and the other way round).
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from device_drivers.printer.a4.qrsign import QrSignatureError
+from device_drivers.printer.a4.qrsign import QrSignatureError, sign_fields, verify_fields
 
 __all__ = ["PREFIX", "UnissuedSlip", "iso_utc", "sign_unissued", "verify_unissued"]
 
@@ -27,6 +25,7 @@ _logger = logging.getLogger(__name__)
 PREFIX = "MDGU1"
 _CONTEXT = b"madoguchi-unissued-v1\n"
 _FIELDS = 7
+_WHAT = "未交付 slip"
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,6 @@ class UnissuedSlip:
     reprint_until: str  # ISO 8601, seconds: the kiosk reprints until then; the counter honours it later
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign_unissued(slip: UnissuedSlip, key: Ed25519PrivateKey) -> str:
     """The QR text for `slip`, signed with the issuance key."""
     values = (
@@ -61,26 +52,12 @@ def sign_unissued(slip: UnissuedSlip, key: Ed25519PrivateKey) -> str:
         slip.failed_at,
         slip.reprint_until,
     )
-    if any("|" in v for v in values):
-        raise ValueError("未交付 slip fields must not contain '|'")
-    body = "|".join(values).encode("utf-8")
-    return f"{PREFIX}.{_b64(body)}.{_b64(key.sign(_CONTEXT + body))}"
+    return sign_fields(PREFIX, _CONTEXT, values, key, _WHAT)
 
 
 def verify_unissued(payload: str, public_key: Ed25519PublicKey) -> UnissuedSlip:
     """Check a scanned 未交付 slip offline; return what it asserts or raise `QrSignatureError`."""
-    parts = payload.strip().split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise QrSignatureError("not a Madoguchi 未交付 slip")
-    try:
-        body, signature = _unb64(parts[1]), _unb64(parts[2])
-    except ValueError as exc:
-        raise QrSignatureError("the 未交付 slip code is damaged") from exc
-    try:
-        public_key.verify(signature, _CONTEXT + body)
-    except InvalidSignature as exc:
-        raise QrSignatureError("the 未交付 slip signature does not verify with this city's key") from exc
-    fields = body.decode("utf-8").split("|")
+    fields = verify_fields(payload, PREFIX, _CONTEXT, public_key, _WHAT)
     if len(fields) != _FIELDS or not fields[3].isdigit():
         raise QrSignatureError("the 未交付 slip content is malformed")
     serial, device_id, type_id, copies, payment_ref, failed_at, reprint_until = fields

@@ -19,10 +19,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from device_drivers.errors import PrinterError
 
-__all__ = ["QrClaims", "QrSignatureError", "new_opaque_id", "sign_claims", "verify_qr"]
+__all__ = [
+    "QrClaims",
+    "QrSignatureError",
+    "new_opaque_id",
+    "sign_claims",
+    "sign_fields",
+    "verify_fields",
+    "verify_qr",
+]
 
 PREFIX = "MDG1"
 _CONTEXT = b"madoguchi-cert-v1\n"
+_WHAT = "certificate QR code"
 
 
 class QrSignatureError(PrinterError):
@@ -60,29 +69,44 @@ def claims_for(kind: str, serial: str, issued_at: datetime, opaque_id: str) -> Q
     return QrClaims(kind, serial, issued_at.isoformat(timespec="seconds"), opaque_id)
 
 
+def sign_fields(
+    prefix: str, context: bytes, fields: tuple[str, ...], key: Ed25519PrivateKey, what: str
+) -> str:
+    """`prefix.b64(body).b64(signature)` of `|`-joined `fields`, signed over `context` + body.
+
+    The format of every signed Madoguchi code (certificate QR, 未交付 slip); `what` names it in errors.
+    """
+    if any("|" in value for value in fields):
+        raise ValueError(f"{what} fields must not contain '|'")
+    body = "|".join(fields).encode("utf-8")
+    return f"{prefix}.{_b64(body)}.{_b64(key.sign(context + body))}"
+
+
+def verify_fields(payload: str, prefix: str, context: bytes, key: Ed25519PublicKey, what: str) -> list[str]:
+    """The fields of a code made by `sign_fields`, once its signature verifies; else `QrSignatureError`."""
+    parts = payload.strip().split(".")
+    if len(parts) != 3 or parts[0] != prefix:
+        raise QrSignatureError(f"not a Madoguchi {what}")
+    try:
+        body, signature = _unb64(parts[1]), _unb64(parts[2])
+    except ValueError as exc:
+        raise QrSignatureError(f"the {what} is damaged") from exc
+    try:
+        key.verify(signature, context + body)
+    except InvalidSignature as exc:
+        raise QrSignatureError(f"the {what} signature does not verify with this city's key") from exc
+    return body.decode("utf-8").split("|")
+
+
 def sign_claims(claims: QrClaims, key: Ed25519PrivateKey) -> str:
     """The QR payload for `claims`, signed with the city's key."""
-    for value in (claims.kind, claims.serial, claims.issued_at, claims.opaque_id):
-        if "|" in value:
-            raise ValueError("certificate QR fields must not contain '|'")
-    body = "|".join((claims.kind, claims.serial, claims.issued_at, claims.opaque_id)).encode("utf-8")
-    return f"{PREFIX}.{_b64(body)}.{_b64(key.sign(_CONTEXT + body))}"
+    fields = (claims.kind, claims.serial, claims.issued_at, claims.opaque_id)
+    return sign_fields(PREFIX, _CONTEXT, fields, key, _WHAT)
 
 
 def verify_qr(payload: str, public_key: Ed25519PublicKey) -> QrClaims:
     """Check a scanned QR payload offline; return its claims or raise `QrSignatureError`."""
-    parts = payload.strip().split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise QrSignatureError("not a Madoguchi certificate QR code")
-    try:
-        body, signature = _unb64(parts[1]), _unb64(parts[2])
-    except ValueError as exc:
-        raise QrSignatureError("certificate QR code is damaged") from exc
-    try:
-        public_key.verify(signature, _CONTEXT + body)
-    except InvalidSignature as exc:
-        raise QrSignatureError("certificate QR signature does not verify with this city's key") from exc
-    fields = body.decode("utf-8").split("|")
+    fields = verify_fields(payload, PREFIX, _CONTEXT, public_key, _WHAT)
     if len(fields) != 4:
         raise QrSignatureError("certificate QR content is malformed")
     return QrClaims(*fields)
