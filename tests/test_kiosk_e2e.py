@@ -123,7 +123,6 @@ def kiosk_on_real_parts(
             else OrderReports(
                 tmp_path / f"{device_id}-order-reports.sqlite",
                 orders_client,
-                lambda _i, _w: None,
                 retry_s=0.5,
             ),
             telemetry=agent.telemetry,

@@ -30,12 +30,11 @@ from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
 from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
-from kiosk_app.runner.order_reports import OrderReport, OrderReports
+from kiosk_app.runner.order_reports import OrderReports
 from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
-from madoguchi.contracts.messages import Severity
 from madoguchi.errors import ConfigError
 
 __all__ = ["build_parts", "issuance_key_path", "printed_dir"]
@@ -111,16 +110,6 @@ def _terminal(url: str, config: KioskConfig) -> PaymentTerminal | None:
     return terminal
 
 
-def _order_alert(agent: FleetAgent, item: OrderReport, why: str) -> None:
-    """The central refused an order's payment report: a retained alert for staff (the terminal journal has it)."""
-    agent.telemetry.raise_alert(
-        f"order-{item.order_code}",
-        "order_report_refused",
-        Severity.WARNING,
-        f"order {item.order_code} {item.outcome.value} by {item.method}, slip {item.slip_no}: {why}"[:500],
-    )
-
-
 def build_parts(
     config: KioskConfig,
     agent: FleetAgent,
@@ -141,11 +130,7 @@ def build_parts(
     else:
         _logger.warning("no issuance public key configured: the kiosk offers no certificates")
     orders = OrdersClient(agent.rpc_client(retry_s=2.0))
-    reports = OrderReports(
-        config.kiosk.data_dir / "payments" / "order-reports.sqlite",
-        orders,
-        lambda item, why: _order_alert(agent, item, why),
-    )
+    reports = OrderReports(config.kiosk.data_dir / "payments" / "order-reports.sqlite", orders)
     return RunnerParts(
         catalog=catalog,
         card=_card(devices.url(DeviceKind.CARD_READER), persona),

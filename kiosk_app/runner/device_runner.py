@@ -93,6 +93,8 @@ class DeviceRunner:
         self._orders: dict[str, ev.Order] = {}
         self._lock = threading.Lock()
         self.executed: list[str] = []  # command names, for diagnostics (never their contents)
+        if parts.order_reports is not None:
+            parts.order_reports.on_refused = self._order_report_refused
 
     def attach(self, post: Callable[[Event], None]) -> None:
         """Where events go (the controller's `post`)."""
@@ -255,23 +257,18 @@ class DeviceRunner:
     ) -> None:
         """Tell the central; the report is journaled first and sent again until the central has it."""
         item = OrderReport(order_code, outcome, method, record.amount, record.txn_id or record.ref)
-        if self.parts.order_reports is not None:
-            self.parts.order_reports.report(item)
+        if self.parts.order_reports is None:
+            self._order_report_refused(item, "this kiosk keeps no order report journal")
             return
-        orders = self.parts.orders
-        assert orders is not None
-        try:
-            orders.mark_paid(order_code, outcome, method, record.amount, item.slip_no)
-        except (RpcTimeout, RpcCallError) as exc:
-            self.order_report_refused(item, str(exc))
+        self.parts.order_reports.report(item)
 
-    def order_report_refused(self, item: OrderReport, why: str) -> None:
-        """A report the central refused or that could not be kept: a retained alert for staff."""
+    def _order_report_refused(self, item: OrderReport, why: str) -> None:
+        """A report the central refused (or that cannot be kept): a retained alert for staff."""
         _logger.error("order %s: %s report not recorded centrally", item.order_code, item.outcome.value)
         if self.parts.telemetry is not None:
             self.parts.telemetry.raise_alert(
                 f"order-{item.order_code}",
-                "order_report_failed",
+                "order_report_refused",
                 Severity.WARNING,
                 f"order {item.order_code} {item.outcome.value} by {item.method}, slip {item.slip_no}: {why}"[
                     :500

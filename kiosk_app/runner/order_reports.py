@@ -46,20 +46,14 @@ class OrderReport:
 class OrderReports:
     """The durable queue of order payment reports and its sender."""
 
-    def __init__(
-        self,
-        path: Path,
-        orders: OrdersClient,
-        on_refused: Callable[[OrderReport, str], None],
-        *,
-        retry_s: float = 30.0,
-    ) -> None:
+    def __init__(self, path: Path, orders: OrdersClient, *, retry_s: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = connect_durable(path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.orders = orders
-        self.on_refused = on_refused
+        # What to do with a report the central refused (the runner raises a retained alert for staff).
+        self.on_refused: Callable[[OrderReport, str], None] = lambda item, why: None
         self.retry_s = retry_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
