@@ -25,6 +25,7 @@ from kiosk_app.runner.build import build_parts
 from kiosk_app.runner.card_slot import EmulatedCardSlot
 from kiosk_app.runner.device_runner import DeviceRunner
 from kiosk_app.ui.controller import KioskController
+from kiosk_app.ui.simulator_panel import PANEL_HEIGHT, build_panel
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog, load_catalog, load_sample_catalog
 from madoguchi.contracts.catalog_base import Channel
@@ -105,8 +106,11 @@ class KioskAssembly:
         from kiosk_app.ui.app import configure_window, make_app
 
         assert self.controller is not None
-        configure_window(self.config.ui.orientation, fullscreen=fullscreen, extra_height=self._panel_height())
-        app = make_app(self.controller, self._panel_builder(), on_tick)
+        panel = self._panel_builder()
+        configure_window(
+            self.config.ui.orientation, fullscreen=fullscreen, extra_height=PANEL_HEIGHT if panel else 0
+        )
+        app = make_app(self.controller, panel, on_tick)
         watcher = threading.Thread(target=self._stop_app_on_signal, args=(app,), daemon=True)
         watcher.start()
         app.run()
@@ -121,16 +125,9 @@ class KioskAssembly:
         scan = getattr(scanner, "scan", None)
 
         def build() -> Any:
-            from kiosk_app.ui.simulator_panel import build_panel
-
             return build_panel(slot, scan)
 
         return build
-
-    def _panel_height(self) -> int:
-        from kiosk_app.ui.simulator_panel import PANEL_HEIGHT
-
-        return PANEL_HEIGHT if self._panel_builder() is not None else 0
 
     def _stop_app_on_signal(self, app: object) -> None:
         self.stopped.wait()

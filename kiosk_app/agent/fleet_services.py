@@ -52,8 +52,7 @@ class FleetServices:
 
 def _flush(agent: FleetAgent) -> Operation:
     def flush(_command: CommandDocument) -> str:
-        agent.telemetry.flush_events()
-        agent.telemetry.sender.drain_now()
+        agent.telemetry.send_now()
         agent.request_health()
         fill = agent.telemetry.outbox.fill()
         return f"outbox draining now: {fill.stats_rows} statistics and {fill.event_rows} events waiting"

@@ -161,6 +161,11 @@ class Telemetry:
         elif OUTBOX_ALERT in self._alerts:
             self.clear_alert(OUTBOX_ALERT)
 
+    def send_now(self) -> None:
+        """Hand queued events to the broker and start draining the statistics outbox now (no start delay)."""
+        self.flush_events()
+        self.sender.drain_now()
+
     def flush_events(self) -> None:
         """Hand queued events to the broker while connected."""
         client = self._client

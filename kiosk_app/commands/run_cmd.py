@@ -179,12 +179,11 @@ def _ui_heartbeat(notifier: Notifier, config: KioskConfig) -> Callable[[], None]
 
 def _drain_outbox(agent: FleetAgent, stop: threading.Event, timeout_s: float = 15.0) -> int:
     """Send what the outbox holds before exiting (it is durable either way); how many rows still wait."""
-    agent.telemetry.flush_events()
-    agent.telemetry.sender.drain_now()
     deadline = time.monotonic() + timeout_s
+    agent.telemetry.send_now()
     while agent.telemetry.outbox.depth() and time.monotonic() < deadline and not stop.is_set():
-        agent.telemetry.sender.drain_now()
         time.sleep(0.2)
+        agent.telemetry.send_now()
     return agent.telemetry.outbox.depth()
 
 
