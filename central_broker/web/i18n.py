@@ -24,6 +24,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 from markupsafe import Markup, escape
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
@@ -153,13 +154,10 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        cookie = None
-        for item in headers.get("cookie", "").split(";"):
-            name, _, value = item.strip().partition("=")
-            if name == LANG_COOKIE:
-                cookie = value
-        token = _language.set(language_for(cookie, headers.get("accept-language")))
+        connection = HTTPConnection(scope)  # Starlette's own cookie and header parsing
+        token = _language.set(
+            language_for(connection.cookies.get(LANG_COOKIE), connection.headers.get("accept-language"))
+        )
         try:
             await self.app(scope, receive, send)
         finally:
