@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from device_drivers.card.errors import PinBlocked, PinIncorrect
 from device_drivers.card.pin import Pin
+from device_drivers.card.session import CardSession
 from device_drivers.errors import CardError, DeviceError
 from device_drivers.payment.records import PaymentRecord
 from kiosk_app.flows import commands as cmd
@@ -128,16 +129,13 @@ class CertificateJobs:
         self.live[command.session_ref] = _Live(session)
         self.post(ev.AuthOk(name))
 
-    def _name(self, card: object, digits: bytearray) -> str:
+    def _name(self, card: CardSession, digits: bytearray) -> str:
         """The name on the card's 券面事項入力補助 AP, to show partly masked (the same 4 digits by custom).
 
         Only the name is kept; the My Number and address read with it are dropped at once.
         """
-        read = getattr(card, "read_kenhojo", None)
-        if read is None:
-            return ""
         try:
-            return str(read(Pin(bytearray(digits))).basic.name)
+            return card.read_kenhojo(Pin(bytearray(digits))).basic.name
         except CardError as exc:
             _logger.info("name not read from the card (%s); shown without it", exc.code)
             return ""
