@@ -19,8 +19,6 @@ from typing import Any
 from kiosk_app.agent.catalog_install import CatalogInstall
 from kiosk_app.agent.link import FleetAgent
 from kiosk_app.flows.clock import monotonic_clock
-from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
-from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.runner.build import build_parts
 from kiosk_app.runner.card_slot import EmulatedCardSlot
 from kiosk_app.runner.device_runner import DeviceRunner
@@ -28,7 +26,6 @@ from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.simulator_panel import PANEL_HEIGHT, build_panel
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog, load_catalog, load_sample_catalog
-from madoguchi.contracts.catalog_base import Channel
 
 __all__ = ["KioskAssembly", "display_available", "kiosk_catalog", "kivy_environment"]
 
@@ -75,15 +72,13 @@ class KioskAssembly:
         catalog = kiosk_catalog(self.config)
         parts = build_parts(self.config, self.agent, catalog, persona=self.persona)
         runner = DeviceRunner(parts)
-        methods = tuple(m.id for m in catalog.payment.methods_for(Channel.KIOSK))
-        idle = float(self.config.ui.idle_timeout_s)
-        certificate = CertificateFlow(
-            settings_from_catalog(catalog, idle_timeout_s=idle, language=self.config.ui.language),
+        controller = KioskController.for_catalog(
+            catalog,
+            runner.execute,
             monotonic_clock,
+            idle_timeout_s=float(self.config.ui.idle_timeout_s),
+            language=self.config.ui.language,
         )
-        register = RegisterFlow(RegisterSettings(methods=methods, idle_timeout_s=idle), monotonic_clock)
-        controller = KioskController(certificate, register, runner.execute, catalog)
-        controller.home_language = self.config.ui.language
         runner.attach(controller.post)
         runner.start()
         self.controller, self.runner = controller, runner

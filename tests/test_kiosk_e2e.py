@@ -34,8 +34,6 @@ from kiosk_app.agent import FleetAgent, UnmonitoredDeviceHealth
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import monotonic_clock
 from kiosk_app.flows.core import Event
-from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
-from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
 from kiosk_app.runner import CupsA4, DeviceRunner, FolderA4, PcscCardSlot, ReceiptOutput, RunnerParts
@@ -129,13 +127,7 @@ def kiosk_on_real_parts(
             scanner=scanner,
         )
         runner = DeviceRunner(parts)
-        clock = monotonic_clock
-        controller = KioskController(
-            CertificateFlow(settings_from_catalog(catalog), clock),
-            RegisterFlow(RegisterSettings(methods=("credit", "emoney", "qr")), clock),
-            runner.execute,
-            catalog,
-        )
+        controller = KioskController.for_catalog(catalog, runner.execute, monotonic_clock)
         runner.attach(controller.post)
         runner.start()
         kiosk = Kiosk(controller, runner, agent, terminal)

@@ -14,13 +14,15 @@ import queue
 from collections.abc import Callable
 
 from kiosk_app.flows import events as ev
+from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.commands import CallStaffCommand
 from kiosk_app.flows.core import Command, Event, Tick
-from kiosk_app.flows.issuance import CertificateFlow, IssuanceView
+from kiosk_app.flows.issuance import CertificateFlow, IssuanceView, settings_from_catalog
 from kiosk_app.flows.issuance_context import Step
-from kiosk_app.flows.register import RegisterFlow, RegisterStep, RegisterView
+from kiosk_app.flows.register import RegisterFlow, RegisterSettings, RegisterStep, RegisterView
 from kiosk_app.i18n.translator import Translator
 from madoguchi.contracts.catalog import Catalog
+from madoguchi.contracts.catalog_base import Channel
 from madoguchi.contracts.languages import LANGUAGES
 
 __all__ = ["KioskController", "Service", "screen_for"]
@@ -83,6 +85,24 @@ class KioskController:
         self.listeners: list[Callable[[], None]] = []
         self.inbox: queue.Queue[Event] = queue.Queue()
         self._translators: dict[str, Translator] = {}
+
+    @classmethod
+    def for_catalog(
+        cls,
+        catalog: Catalog,
+        execute: Callable[[Command], None],
+        clock: Clock,
+        *,
+        idle_timeout_s: float = 60.0,
+        language: str = "ja",
+    ) -> KioskController:
+        """Both flows set up from the catalog: its kiosk payment methods, the `[ui]` idle timeout and language."""
+        methods = tuple(m.id for m in catalog.payment.methods_for(Channel.KIOSK))
+        certificate = CertificateFlow(
+            settings_from_catalog(catalog, idle_timeout_s=idle_timeout_s, language=language), clock
+        )
+        register = RegisterFlow(RegisterSettings(methods=methods, idle_timeout_s=idle_timeout_s), clock)
+        return cls(certificate, register, execute, catalog)
 
     # --- what the screens read ------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ import pytest
 
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows.clock import monotonic_clock
-from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
-from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.ui.autopilot import SCENARIOS, Autopilot, AutopilotError, WaitFor
 from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.fake_runner import FakeRunner
@@ -21,12 +19,7 @@ from tests.ui.conftest import SIZE, Ui
 def pilot(ui: Ui, artifacts: Any, name: str) -> tuple[Autopilot, FakeRunner]:
     catalog = load_sample_catalog()
     runner = FakeRunner(catalog)
-    controller = KioskController(
-        CertificateFlow(settings_from_catalog(catalog), monotonic_clock),
-        RegisterFlow(RegisterSettings(methods=("credit", "emoney", "qr")), monotonic_clock),
-        runner.execute,
-        catalog,
-    )
+    controller = KioskController.for_catalog(catalog, runner.execute, monotonic_clock)
     runner.attach(controller.post)
     root = ui.mount(build_root(controller))
     return Autopilot(root, controller, screenshots=artifacts / f"autopilot-{name}-{SIZE}"), runner

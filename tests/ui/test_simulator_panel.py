@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import monotonic_clock
-from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
-from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.runner.card_slot import EmulatedCardSlot
 from kiosk_app.ui.controller import KioskController, Service
 from kiosk_app.ui.fake_runner import FakeRunner
@@ -19,12 +17,7 @@ def test_the_panel_inserts_the_chosen_persona_and_removes_the_card(ui: Ui) -> No
     THEN the kiosk reads the card and asks for the PIN; WHEN they tap Remove card THEN the session ends."""
     catalog = load_sample_catalog()
     runner = FakeRunner(catalog)
-    controller = KioskController(
-        CertificateFlow(settings_from_catalog(catalog), monotonic_clock),
-        RegisterFlow(RegisterSettings(methods=("credit",)), monotonic_clock),
-        runner.execute,
-        catalog,
-    )
+    controller = KioskController.for_catalog(catalog, runner.execute, monotonic_clock)
     runner.attach(controller.post)
     slot = EmulatedCardSlot()
     slot.start(controller.post)
