@@ -78,6 +78,27 @@ class Kiosk:
         for event in events:
             self.controller.send(event)
 
+    def scan_order(self, code: str) -> None:
+        """The resident holds the order's slip up (from home or the scan step) and sees its summary."""
+        self.tap(ev.SlipScanned(code))
+        self.wait_for("order_summary")
+
+    def pay_order(self, method: str, until: str = "done", timeout: float = 60.0) -> None:
+        """From the order summary: pay with `method` and wait for `until`, then for the devices to settle."""
+        self.tap(ev.Confirm())
+        self.wait_for("choose_method")
+        self.tap(ev.ChooseMethod(method))
+        self.wait_for(until, timeout=timeout)
+        assert self.runner.wait_idle(30)
+
+
+def _wait_order(web_context: WebContext, code: str, status: OrderStatus, timeout: float, why: str) -> None:
+    """Wait until the central's order store shows `status`."""
+    deadline = time.monotonic() + timeout
+    while web_context.orders.get(code).status is not status:
+        assert time.monotonic() < deadline, why
+        time.sleep(0.1)
+
 
 KioskFactory = Callable[..., Kiosk]
 
@@ -368,19 +389,11 @@ def test_an_unknown_e_money_result_leaves_the_order_for_staff_and_never_retries(
     kiosk = kiosk_on_real_parts(
         "jp-999999-k85", a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True
     )
-    kiosk.controller.start(Service.REGISTER)
-    kiosk.wait_for("scan")
-    kiosk.tap(ev.SlipScanned(order.code))
-    kiosk.wait_for("order_summary")
-    kiosk.tap(ev.Confirm())
-    kiosk.wait_for("choose_method")
-    kiosk.tap(ev.ChooseMethod("emoney"))
-    kiosk.wait_for("payment_unknown", timeout=90)
-    assert kiosk.runner.wait_idle(30)
-    deadline = time.monotonic() + 10
-    while web_context.orders.get(order.code).status is not OrderStatus.UNKNOWN:
-        assert time.monotonic() < deadline, "the central never heard the payment is unknown"
-        time.sleep(0.1)
+    kiosk.scan_order(order.code)
+    kiosk.pay_order("emoney", until="payment_unknown", timeout=90)
+    _wait_order(
+        web_context, order.code, OrderStatus.UNKNOWN, 10, "the central never heard the payment is unknown"
+    )
     assert virtual_printer.job_files() == []
     assert len([e for e in sim.ledger.entries() if e.kind == "charge"]) <= 1
 
@@ -423,16 +436,9 @@ def test_a_payment_report_waits_for_an_unreachable_central_and_is_delivered_late
     sim = payment_sim("approve")
     device = "jp-999999-k87"
     kiosk = kiosk_on_real_parts(device, a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True)
-    kiosk.controller.start(Service.REGISTER)
-    kiosk.wait_for("scan")
-    kiosk.tap(ev.SlipScanned(order.code))
-    kiosk.wait_for("order_summary")
+    kiosk.scan_order(order.code)
     payment_rpc.stop()  # the central's order service is unreachable from here on
-    kiosk.tap(ev.Confirm())
-    kiosk.wait_for("choose_method")
-    kiosk.tap(ev.ChooseMethod("credit"))
-    kiosk.wait_for("done", timeout=60)
-    assert kiosk.runner.wait_idle(30)
+    kiosk.pay_order("credit")
     reports = kiosk.runner.parts.order_reports
     assert reports is not None and [r.order_code for r in reports.pending()] == [order.code]
     assert web_context.orders.get(order.code).status is OrderStatus.WAITING
@@ -444,10 +450,9 @@ def test_a_payment_report_waits_for_an_unreachable_central_and_is_delivered_late
     )
     back.start()
     try:
-        deadline = time.monotonic() + 20
-        while web_context.orders.get(order.code).status is not OrderStatus.PAID:
-            assert time.monotonic() < deadline, "the waiting report never reached the central"
-            time.sleep(0.2)
+        _wait_order(
+            web_context, order.code, OrderStatus.PAID, 20, "the waiting report never reached the central"
+        )
     finally:
         back.stop()
     stored = web_context.orders.get(order.code)
@@ -492,14 +497,6 @@ def test_with_issuance_unreachable_certificates_are_refused_clearly_and_the_regi
     assert sim.ledger.charges() == []
 
     order = web_context.orders.create([("joseki", 1)], staff="staff1")
-    kiosk.tap(ev.SlipScanned(order.code))
-    kiosk.wait_for("order_summary")
-    kiosk.tap(ev.Confirm())
-    kiosk.wait_for("choose_method")
-    kiosk.tap(ev.ChooseMethod("qr"))
-    kiosk.wait_for("done", timeout=60)
-    assert kiosk.runner.wait_idle(30)
-    deadline = time.monotonic() + 10
-    while web_context.orders.get(order.code).status is not OrderStatus.PAID:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    kiosk.scan_order(order.code)
+    kiosk.pay_order("qr")
+    _wait_order(web_context, order.code, OrderStatus.PAID, 10, "the next resident's order was not paid")
