@@ -24,7 +24,8 @@ from device_drivers.card.pin import Pin
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.rpc_client import RpcCallError, RpcClient, RpcTimeout
 from madoguchi.config.broker import BrokerConfig
-from tests.fixtures.issuance import always_open_catalog, emulated_card
+from madoguchi.contracts.catalog_demo import write_always_open_catalog
+from tests.fixtures.issuance import emulated_card
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 
@@ -43,7 +44,7 @@ def served(
         str(Path(sys.executable).with_name("kiosk-central")), "issuance", "serve", "--demo",
         "--broker", mosquitto.url, "--data-dir", str(tmp_path / "data"),
         "--signing-key", str(tmp_path / "sign.pem"), "--audit-key", str(tmp_path / "audit.key"),
-        "--catalog", str(always_open_catalog(tmp_path)),
+        "--catalog", str(write_always_open_catalog(tmp_path)),
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -100,7 +101,7 @@ def test_central_serve_alone_serves_issuance_and_payment_orders_and_alerts_incid
     config = tmp_path / "central.toml"
     config.write_text(
         f'[central]\ndata_dir = "data"\nstore_url = "sqlite:///data/central.db"\n'
-        f'catalog_file = "{always_open_catalog(tmp_path)}"\n'
+        f'catalog_file = "{write_always_open_catalog(tmp_path)}"\n'
         f'[broker]\nurl = "{mosquitto.url}"\n[web]\nport = 0\n'
         '[issuance]\ndemo = true\nsigning_key = "sign.pem"\naudit_key = "audit.key"\nrender_processes = 1\n'
     )
