@@ -13,19 +13,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from central_broker.store import open_store
 from central_broker.web.setup import open_orders
 from madoguchi.contracts.catalog import load_catalog
 from madoguchi.contracts.catalog_demo import write_always_open_catalog
+from provisioning.updates.keys import generate_key, load_private_key
 
 __all__ = ["DemoCentral"]
 
@@ -68,17 +62,14 @@ class DemoCentral:
         keys.mkdir(parents=True, exist_ok=True)
         sign = keys / "sign.pem"
         if not sign.exists():
-            key = Ed25519PrivateKey.generate()
-            sign.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-            sign.chmod(0o600)
+            generate_key(sign)  # mode 0600, PKCS8 PEM
         audit = keys / "audit.key"
         if not audit.exists():
             audit.write_text(base64.b64encode(os.urandom(32)).decode())
             audit.chmod(0o600)
-        private = load_pem_private_key(sign.read_bytes(), password=None)
         kiosk_trust.mkdir(parents=True, exist_ok=True)
         (kiosk_trust / "issuance.pub").write_bytes(
-            private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+            load_private_key(sign).public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
         )
         write_always_open_catalog(self.folder)
         self.config_path.write_text(
