@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from device_drivers.printer.a4.qrsign import PREFIX, QrClaims, QrSignatureError, verify_qr
+from madoguchi.contracts.issuance import load_issuance_key as load_public_key
 from madoguchi.errors import UserError
 
 __all__ = ["QrCheck", "check_pdf", "check_qr", "load_public_key", "qr_payloads_in_pdf"]
@@ -28,23 +28,6 @@ class QrCheck:
 
     claims: QrClaims
     printed_serial_matches: bool | None = None
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    """The city's issuance public key (PEM)."""
-    try:
-        key = load_pem_public_key(path.read_bytes())
-    except OSError as exc:
-        raise UserError(
-            f"cannot read {path}: {exc.strerror}", "pass the city's issuance public key (PEM)"
-        ) from exc
-    except ValueError as exc:
-        raise UserError(
-            f"{path} is not a PEM public key", "pass the city's issuance public key (PEM)"
-        ) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise UserError(f"{path} is not an Ed25519 key", "the issuance key is Ed25519")
-    return key
 
 
 def check_qr(text: str, key: Ed25519PublicKey) -> QrCheck:

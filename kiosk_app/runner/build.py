@@ -14,9 +14,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from device_drivers.card.emulator.material import default_data_dir
 from device_drivers.card.emulator.transport import EmulatorBank
 from device_drivers.errors import DeviceError
@@ -35,7 +32,7 @@ from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
-from madoguchi.errors import ConfigError
+from madoguchi.contracts.issuance import load_issuance_key
 
 __all__ = ["build_parts", "issuance_key_path", "printed_dir"]
 
@@ -53,21 +50,6 @@ def issuance_key_path(config: KioskConfig) -> Path | None:
         return Path(config.kiosk.issuance_key)
     default = config.kiosk.data_dir / "trust" / "issuance.pub"
     return default if default.is_file() else None
-
-
-def _issuance_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot read the issuance public key {path}: {exc}",
-            "copy the city's issuance.pub there (kiosk-central issuance public-key)",
-        ) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(
-            f"{path} is not an Ed25519 public key", "use the issuance service's signing key's .pub"
-        )
-    return key
 
 
 def _card(url: DeviceUrl, persona: str | None) -> CardSlot:
@@ -125,7 +107,7 @@ def build_parts(
     issuance = None
     if key_path is not None:
         issuance = IssuanceClient(
-            agent.rpc_client(retry_s=2.0), _issuance_key(key_path), timeout_s=rpc_timeout_s
+            agent.rpc_client(retry_s=2.0), load_issuance_key(key_path), timeout_s=rpc_timeout_s
         )
     else:
         _logger.warning("no issuance public key configured: the kiosk offers no certificates")

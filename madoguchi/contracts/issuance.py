@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import Field
 
 from madoguchi.contracts.base import ContractError, Message
+from madoguchi.errors import UserError
 
 __all__ = [
     "AuthStatus",
@@ -42,6 +45,7 @@ __all__ = [
     "b64d",
     "b64e",
     "cert_fingerprint",
+    "load_issuance_key",
     "sign_binding",
     "verify_binding",
 ]
@@ -271,3 +275,20 @@ def verify_binding(binding: Binding, signature: str, key: Ed25519PublicKey) -> N
         key.verify(b64d(signature, "binding_sig"), binding.message())
     except InvalidSignature as exc:
         raise ContractError("the document binding is not signed by the issuance key") from exc
+
+
+def load_issuance_key(path: Path) -> Ed25519PublicKey:
+    """The city's issuance public key (PEM): documents, QR codes and slips are checked against it."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise UserError(
+            f"cannot read {path}: {exc.strerror}", "pass the city's issuance public key (PEM)"
+        ) from exc
+    except ValueError as exc:
+        raise UserError(
+            f"{path} is not a PEM public key", "pass the city's issuance public key (PEM)"
+        ) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise UserError(f"{path} is not an Ed25519 key", "the issuance key is Ed25519")
+    return key
