@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,20 +20,10 @@ from central_broker.ingest import Ingest
 from central_broker.store import FleetStore, RolloutRecord
 from madoguchi.contracts.signed import KeysDocument, PayloadType, sign
 from madoguchi.contracts.topics import FLEET_KEYS, Down, down
-from tests.fixtures.fleet import new_device_id
+from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_signing import catalog_body, publish, trusting_agent
 
 pytestmark = pytest.mark.mosquitto
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Poll until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _statuses(store: FleetStore, dev: str, ref: str) -> list[str]:

@@ -26,20 +26,10 @@ from madoguchi.contracts.signed import (
     sign,
 )
 from madoguchi.contracts.topics import FLEET_CONTROL, FLEET_KEYS, Down, down
-from tests.fixtures.fleet import KioskProcess, new_device_id
+from tests.fixtures.fleet import KioskProcess, new_device_id, wait_for
 from tests.fixtures.fleet_signing import publish, trusting_agent
 
 pytestmark = pytest.mark.mosquitto
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Poll until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_signed_commands_run_once_and_every_one_is_answered(

@@ -6,12 +6,11 @@ with `kiosk-central diagnostics`; long digit runs and e-mail addresses never lea
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import secrets
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from central_broker.store import FleetStore
 from madoguchi.contracts.signed import CommandOp
 from madoguchi.contracts.topics import FLEET_KEYS
 from tests.fixtures.fleet import new_device_id
+from tests.fixtures.fleet import wait_for as fleet_wait_for
 from tests.fixtures.fleet_signing import publish, trusting_agent
 
 pytestmark = pytest.mark.mosquitto
@@ -33,14 +33,7 @@ pytestmark = pytest.mark.mosquitto
 MY_NUMBER = "123456789018"
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 15.0) -> None:
-    """Poll until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+wait_for = functools.partial(fleet_wait_for, timeout=15.0)
 
 
 def _final(store: FleetStore, dev: str, cmd_id: str) -> tuple[str, str] | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,22 +23,12 @@ from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.central import local_central_config
 from madoguchi.contracts.signed import DesiredDocument, Envelope
 from madoguchi.contracts.topics import Down, down
-from tests.fixtures.fleet import new_device_id
+from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_signing import catalog_body, trusting_agent
 
 pytestmark = pytest.mark.mosquitto
 
 DAY = 86_400.0
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Poll until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _broker(mosquitto: MosquittoBroker) -> BrokerConfig:

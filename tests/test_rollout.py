@@ -3,10 +3,10 @@ automatically when the stage's kiosks fail."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -24,20 +24,14 @@ from central_broker.web import WebContext
 from kiosk_app.agent.fleet_services import FleetServices
 from madoguchi.config.central import local_central_config
 from tests.fixtures.fleet import new_device_id
+from tests.fixtures.fleet import wait_for as fleet_wait_for
 from tests.fixtures.fleet_signing import catalog_body, trusting_agent
 from tests.fixtures.web import make_user, signed_in
 
 pytestmark = pytest.mark.mosquitto
 
 
-def wait_for(predicate: Callable[[], object], what: str, timeout: float = 15.0) -> None:
-    """Poll until `predicate()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+wait_for = functools.partial(fleet_wait_for, timeout=15.0)
 
 
 def _running(services: FleetServices) -> int | None:
