@@ -21,7 +21,7 @@ from central_broker.store import open_store
 from device_drivers.card.emulator.material import JpkiTestCa
 from device_drivers.card.emulator.personas import persona_by_name
 from device_drivers.card.pin import Pin
-from kiosk_app.issuance_client import IssuanceClient
+from kiosk_app.issuance_client import IssuanceClient, KioskSession
 from kiosk_app.rpc_client import RpcCallError, RpcClient, RpcTimeout
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.contracts.catalog_demo import write_always_open_catalog
@@ -59,6 +59,17 @@ def served(
                 proc.wait()
 
 
+def _begin_when_served(kiosk: IssuanceClient, proc: subprocess.Popen[bytes]) -> KioskSession:
+    """The first session, once the service answers (it generates the emulator keys at first start)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return kiosk.begin()
+        except RpcTimeout:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline
+
+
 def test_served_process_issues_to_a_kiosk_and_stops_cleanly(
     served: tuple[subprocess.Popen[bytes], Path, Ed25519PrivateKey], mosquitto: MosquittoBroker
 ) -> None:
@@ -69,14 +80,7 @@ def test_served_process_issues_to_a_kiosk_and_stops_cleanly(
     rpc = RpcClient.connect("jp-999999-k70", BrokerConfig(url=mosquitto.url), retry_s=1.0)
     try:
         kiosk = IssuanceClient(rpc, key.public_key(), timeout_s=5)
-        deadline = time.monotonic() + 60
-        while True:  # the service generates the emulator keys at first start
-            try:
-                session = kiosk.begin()
-                break
-            except RpcTimeout:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline
+        session = _begin_when_served(kiosk, proc)
         with emulated_card(ca, persona_by_name("valid-adult")) as card:
             kiosk.authenticate(session, card, Pin.from_digits("1234"))
         document = kiosk.issue(session, "juminhyo", payment_ref="PAY-SERVE")
@@ -117,14 +121,7 @@ def test_central_serve_alone_serves_issuance_and_payment_orders_and_alerts_incid
         rpc = RpcClient.connect(device, BrokerConfig(url=mosquitto.url), retry_s=1.0)
         try:
             kiosk = IssuanceClient(rpc, key.public_key(), timeout_s=5)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    session = kiosk.begin()
-                    break
-                except RpcTimeout:
-                    assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                    assert time.monotonic() < deadline
+            session = _begin_when_served(kiosk, proc)
             with emulated_card(JpkiTestCa(emulator_dir), persona_by_name("valid-adult")) as card:
                 kiosk.authenticate(session, card, Pin.from_digits("1234"))
             total = kiosk.prepare(session, "juminhyo").total_yen
