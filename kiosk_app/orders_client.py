@@ -28,9 +28,18 @@ class OrdersClient:
         return OrderResult.model_validate(self.rpc.call(LOOKUP, params, self.timeout_s)).order
 
     def mark_paid(
-        self, order_code: str, outcome: PaidOutcome, method: str, amount_yen: int, payment_ref: str
+        self,
+        order_code: str,
+        outcome: PaidOutcome,
+        method: str,
+        amount_yen: int,
+        payment_ref: str,
+        req_id: str | None = None,
     ) -> OrderView:
-        """Report `paid` (or `unknown`, for staff to resolve) for the order."""
+        """Report `paid` (or `unknown`, for staff to resolve) for the order.
+
+        The same `req_id` on every attempt of one report makes a repeat harmless: the central applies it once.
+        """
         params = MarkPaidParams(
             order_code=order_code,
             outcome=outcome,
@@ -38,4 +47,4 @@ class OrdersClient:
             amount_yen=amount_yen,
             payment_ref=payment_ref,
         ).model_dump(mode="json")
-        return OrderResult.model_validate(self.rpc.call(MARK_PAID, params, self.timeout_s)).order
+        return OrderResult.model_validate(self.rpc.call(MARK_PAID, params, self.timeout_s, req_id)).order

@@ -136,15 +136,17 @@ class RpcClient:
         _logger.info("%s: RPC answer dropped: %s", self.device_id, why)
         return False
 
-    def call(self, method: str, params: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
-        """Call `method`; return its result.
+    def call(
+        self, method: str, params: dict[str, Any], timeout_s: float = 10.0, req_id: str | None = None
+    ) -> dict[str, Any]:
+        """Call `method`; return its result. `req_id` repeats an earlier request (the service applies it once).
 
         Raises:
             RpcCallError: the service refused (code and message).
             RpcTimeout: no answer before the deadline.
         """
         deadline = self.clock() + timeout_s
-        request = RpcRequest.new(method, params, int(deadline * 1000))
+        request = RpcRequest.new(method, params, int(deadline * 1000), req_id)
         pending = _Pending()
         with self._lock:
             self._pending[request.req_id] = pending

@@ -457,6 +457,9 @@ def test_a_payment_report_waits_for_an_unreachable_central_and_is_delivered_late
         back.stop()
     stored = web_context.orders.get(order.code)
     assert stored.device_id == device and reports.pending() == []
+    assert not [
+        a for a in kiosk.agent.telemetry.active_alerts() if a.startswith("order-")
+    ]  # no false refusal
     assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
 
 
@@ -500,3 +503,29 @@ def test_with_issuance_unreachable_certificates_are_refused_clearly_and_the_regi
     kiosk.scan_order(order.code)
     kiosk.pay_order("qr")
     _wait_order(web_context, order.code, OrderStatus.PAID, 10, "the next resident's order was not paid")
+
+
+def test_an_order_cancelled_while_the_resident_pays_keeps_the_payment_and_alerts_staff(
+    web_context: WebContext,
+    payment_rpc: RpcServer,
+    kiosk_on_real_parts: KioskFactory,
+    payment_sim: StartSim,
+    tmp_path: Path,
+) -> None:
+    """GIVEN an order looked up at a kiosk WHEN staff cancel it at the counter before the terminal approves THEN
+    the central refuses the kiosk's report, the resident is not charged again, and the kiosk raises a retained
+    alert naming the order and the terminal's slip so staff can refund it."""
+    order = web_context.orders.create([("joseki", 1)], staff="staff1")
+    sim = payment_sim("approve")
+    kiosk = kiosk_on_real_parts(
+        "jp-999999-k89", a4=FolderA4(tmp_path / "a4"), terminal_path=sim.path, orders=True
+    )
+    kiosk.scan_order(order.code)
+    web_context.orders.cancel(order.code, note="resident left the queue", staff="staff1")
+    kiosk.pay_order("credit")
+    alerts = kiosk.agent.telemetry.active_alerts()
+    alert = alerts.get(f"order-{order.code.lower()}")
+    assert alert is not None and alert.code == "order_report_refused" and order.code in alert.detail
+    assert web_context.orders.get(order.code).status is OrderStatus.CANCELLED
+    assert [c.amount for c in sim.ledger.charges()] == [order.total_yen]
+    assert kiosk.runner.parts.order_reports is not None and kiosk.runner.parts.order_reports.pending() == []

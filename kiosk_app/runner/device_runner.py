@@ -267,7 +267,7 @@ class DeviceRunner:
         _logger.error("order %s: %s report not recorded centrally", item.order_code, item.outcome.value)
         if self.parts.telemetry is not None:
             self.parts.telemetry.raise_alert(
-                f"order-{item.order_code}",
+                f"order-{item.order_code.lower()}",  # alert ids are lower case
                 "order_report_refused",
                 Severity.WARNING,
                 f"order {item.order_code} {item.outcome.value} by {item.method}, slip {item.slip_no}: {why}"[

@@ -8,9 +8,11 @@ it becomes a retained alert for staff, as the terminal's journal still holds the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,8 @@ _logger = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
     order_code TEXT PRIMARY KEY, outcome TEXT NOT NULL, method TEXT NOT NULL, amount_yen INTEGER NOT NULL,
-    slip_no TEXT NOT NULL, created_ms INTEGER NOT NULL, tries INTEGER NOT NULL DEFAULT 0, last_error TEXT
+    slip_no TEXT NOT NULL, req_id TEXT NOT NULL, created_ms INTEGER NOT NULL, tries INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
 );
 """
 
@@ -41,6 +44,7 @@ class OrderReport:
     method: str
     amount_yen: int
     slip_no: str
+    req_id: str = ""  # the RPC request id every attempt reuses, so the central applies the report once
 
 
 class OrderReports:
@@ -51,6 +55,7 @@ class OrderReports:
         self._db = connect_durable(path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._sending = threading.Lock()
         self.orders = orders
         # What to do with a report the central refused (the runner raises a retained alert for staff).
         self.on_refused: Callable[[OrderReport, str], None] = lambda item, why: None
@@ -59,18 +64,20 @@ class OrderReports:
         self._thread: threading.Thread | None = None
 
     def report(self, item: OrderReport) -> bool:
-        """Journal `item`, then try to send it now; True when the central has it."""
+        """Journal `item` (with its request id), then try to send it now; True when the central has it."""
+        item = dataclasses.replace(item, req_id=item.req_id or str(uuid.uuid4()))
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
-                "INSERT OR REPLACE INTO reports (order_code, outcome, method, amount_yen, slip_no, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO reports"
+                " (order_code, outcome, method, amount_yen, slip_no, req_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.order_code,
                     item.outcome.value,
                     item.method,
                     item.amount_yen,
                     item.slip_no,
+                    item.req_id,
                     int(time.time() * 1000),
                 ),
             )
@@ -81,9 +88,15 @@ class OrderReports:
         """Reports the central does not have yet, oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT order_code, outcome, method, amount_yen, slip_no FROM reports ORDER BY created_ms"
+                "SELECT order_code, outcome, method, amount_yen, slip_no, req_id FROM reports ORDER BY created_ms"
             ).fetchall()
-        return [OrderReport(r[0], PaidOutcome(r[1]), r[2], r[3], r[4]) for r in rows]
+        return [OrderReport(r[0], PaidOutcome(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def _is_pending(self, code: str) -> bool:
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM reports WHERE order_code = ?", (code,)).fetchone() is not None
+            )
 
     def _done(self, code: str) -> None:
         with self._lock:
@@ -92,8 +105,16 @@ class OrderReports:
             self._db.execute("COMMIT")
 
     def _send(self, item: OrderReport) -> bool:
+        with self._sending:  # `report()` and the retry thread never send at the same time
+            return self._send_once(item)
+
+    def _send_once(self, item: OrderReport) -> bool:
+        if not self._is_pending(item.order_code):
+            return True  # the other sender delivered it meanwhile
         try:
-            self.orders.mark_paid(item.order_code, item.outcome, item.method, item.amount_yen, item.slip_no)
+            self.orders.mark_paid(
+                item.order_code, item.outcome, item.method, item.amount_yen, item.slip_no, item.req_id
+            )
         except RpcTimeout:
             with self._lock:
                 self._db.execute(

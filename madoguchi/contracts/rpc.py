@@ -41,9 +41,9 @@ class RpcRequest(Message):
         return value
 
     @classmethod
-    def new(cls, method: str, params: dict[str, Any], deadline: int) -> RpcRequest:
-        """A request with a fresh `req_id`."""
-        return cls(req_id=str(uuid.uuid4()), method=method, params=params, deadline=deadline)
+    def new(cls, method: str, params: dict[str, Any], deadline: int, req_id: str | None = None) -> RpcRequest:
+        """A request with a fresh `req_id`, or the given one (a retry of the same request, later)."""
+        return cls(req_id=req_id or str(uuid.uuid4()), method=method, params=params, deadline=deadline)
 
 
 class RpcError(Message):
