@@ -11,6 +11,7 @@ from madoguchi.contracts.base import DeviceId
 __all__ = [
     "ENROL_PATH",
     "MIN_PLAUSIBLE_YEAR",
+    "RELEASES_PATH",
     "RENEW_PATH",
     "EnrolRequest",
     "EnrolResponse",
@@ -21,6 +22,7 @@ __all__ = [
 
 ENROL_PATH = "/v1/enrol"
 RENEW_PATH = "/v1/renew"
+RELEASES_PATH = "/v1/releases"  # + "/<sha256>": app release bundles, device certificates only
 # A clock before this year was never set (a Pi 4 has no RTC and boots at its last saved time).
 MIN_PLAUSIBLE_YEAR = 2025
 
@@ -30,7 +32,7 @@ class _Model(BaseModel):
 
 
 class RefusalCode(enum.StrEnum):
-    """Why the central refused to enrol or renew a device."""
+    """Why the central refused to enrol or renew a device, or to hand it a release bundle."""
 
     TOKEN_UNKNOWN = "token-unknown"  # noqa: S105 - codes, not secrets
     TOKEN_USED = "token-used"  # noqa: S105
@@ -40,6 +42,7 @@ class RefusalCode(enum.StrEnum):
     BAD_REQUEST = "bad-request"
     CERTIFICATE_REQUIRED = "certificate-required"
     CERTIFICATE_REJECTED = "certificate-rejected"
+    RELEASE_UNKNOWN = "release-unknown"
 
 
 class EnrolRequest(_Model):

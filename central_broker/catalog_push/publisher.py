@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from central_broker.catalog_push.desired import desired_messages
 from central_broker.catalog_push.documents import CatalogRelease, body_topic
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.store import FleetStore
 from central_broker.store.signed_docs import KEYS_DOCUMENT, SignedRecord, catalog_document
 from madoguchi.config.broker import BrokerConfig
-from madoguchi.contracts.signed import Envelope, KeysDocument, ManifestDocument
-from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS, Down, down
+from madoguchi.contracts.signed import DesiredDocument, Envelope, KeysDocument, ManifestDocument
+from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS
 from madoguchi.errors import UserError
 from madoguchi.mqtt_client import make_client, reason_text
 
@@ -144,7 +145,12 @@ def publish_release(
         Outgoing(body_topic(release.sha256), release.body),
         Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()),
     ]
-    messages += [Outgoing(down(dev, Down.DESIRED), release.desired.to_bytes()) for dev in device_ids]
+    catalog = DesiredDocument.from_bytes(release.desired.body()).catalog
+    desired = desired_messages(
+        store, device_ids, keys.catalog_key(), DesiredDocument.from_bytes(release.desired.body()).expires,
+        catalog=catalog,
+    )  # fmt: skip
+    messages += [Outgoing(topic, payload) for topic, payload in desired.items()]
     publish_documents(broker, messages)
     if store is not None:
         store.record_desired(list(device_ids), release.version, release.sha256)

@@ -1,6 +1,6 @@
 """Re-sign and re-publish retained fleet documents before they expire.
 
-A catalog's manifest and `down/desired` documents expire 14 days after signing, `fleet/keys` after a
+A catalog's manifest and `down/desired` documents (which also name the kiosk's app release) expire 14 days after signing, `fleet/keys` after a
 year. A kiosk that was offline, or a replacement kiosk, must still be able to install the catalog its
 retained `down/desired` names, so the centre signs the same release again (same version, hash and
 length; only `expires` moves) once half of the lifetime has passed, and publishes it retained again.
@@ -23,14 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from central_broker.catalog_push.desired import desired_messages
 from central_broker.catalog_push.documents import MANIFEST_LIFETIME_S, sign_catalog_documents
 from central_broker.catalog_push.publisher import Outgoing, publish_documents
 from central_broker.catalog_push.signing import KEYS_LIFETIME_S, SigningKeys
 from central_broker.store import FleetStore
 from central_broker.store.signed_docs import KEYS_DOCUMENT, SignedRecord
 from madoguchi.config.broker import BrokerConfig
-from madoguchi.contracts.signed import KeysDocument
-from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS, Down, down
+from madoguchi.contracts.signed import DesiredDocument, KeysDocument
+from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS
 from madoguchi.errors import UserError
 
 __all__ = ["KEYS_WARNING_S", "RefreshLoop", "RefreshReport", "refresh_documents"]
@@ -60,7 +61,11 @@ class RefreshReport:
 
 
 def _due(record: SignedRecord, lifetime_s: float, now_ms: int, force: bool) -> bool:
-    return force or now_ms - record.signed_at >= lifetime_s * 500  # half the lifetime, in ms
+    return _due_at(record.signed_at, lifetime_s, now_ms, force)
+
+
+def _due_at(signed_at: int, lifetime_s: float, now_ms: int, force: bool) -> bool:
+    return force or now_ms - signed_at >= lifetime_s * 500  # half the lifetime, in ms
 
 
 def _date(epoch_ms: int) -> str:
@@ -109,6 +114,7 @@ def refresh_documents(
 
     refreshed: list[int] = []
     desired_count = 0
+    covered: set[str] = set()
     catalog_key = None
     for record in catalogs:
         devices = in_use.get(record.version, [])
@@ -121,16 +127,30 @@ def refresh_documents(
         )
         if record.version == newest:
             messages.append(Outgoing(FLEET_CATALOG_MANIFEST, manifest.to_bytes()))
-        messages += [Outgoing(down(dev, Down.DESIRED), desired.to_bytes()) for dev in devices]
-        desired_count += len(devices)
         expires = int((now + lifetime_s) * 1000)
+        ref = DesiredDocument.from_bytes(desired.body()).catalog
+        documents = desired_messages(store, devices, catalog_key, expires, catalog=ref)
+        messages += [Outgoing(topic, payload) for topic, payload in documents.items()]
+        desired_count += len(documents)
+        covered.update(devices)
         signed.append(
             SignedRecord(record.name, record.version, record.sha256, record.length, now_ms, expires)
         )
         refreshed.append(record.version)
 
+    releases = store.release_desired()
+    stale = [
+        d for d, (_ref, at) in releases.items() if d not in covered and _due_at(at, lifetime_s, now_ms, force)
+    ]
+    if stale:
+        catalog_key = catalog_key or keys.catalog_key()
+        documents = desired_messages(store, stale, catalog_key, int((now + lifetime_s) * 1000))
+        messages += [Outgoing(topic, payload) for topic, payload in documents.items()]
+        desired_count += len(documents)
+
     if messages:
         publish_documents(broker, messages)
+        store.touch_release_desired(d for d in releases if d in covered or d in stale)
         for record in signed:
             store.record_signed(record)
         _logger.info(

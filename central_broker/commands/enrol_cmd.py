@@ -11,6 +11,7 @@ from pathlib import Path
 from central_broker.commands.ca_cmd import default_pki_dir
 from central_broker.enrolment import BranchDefaults, EnrolmentService, TokenStore, parse_duration
 from central_broker.pki import Pki, fingerprint
+from central_broker.releases.files import ReleaseFiles
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.errors import UserError
 
@@ -48,7 +49,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_json_flag(token)
     token.set_defaults(func=_token)
 
-    serve = subparsers.add_parser("enrol-serve", help="run the HTTPS enrolment and renewal endpoint")
+    serve = subparsers.add_parser(
+        "enrol-serve",
+        help="run the HTTPS endpoint for enrolment, renewal and release downloads (mutual TLS)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8443, help="TCP port (default 8443)")
     serve.add_argument(
@@ -59,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="mqtts://broker.invalid:8883",
         help="broker URL written into each kiosk's configuration",
     )
-    serve.add_argument("--data-dir", type=Path, help="central data folder (token table)")
+    serve.add_argument(
+        "--data-dir", type=Path, help="central data folder (token table; release bundles in releases/)"
+    )
     serve.add_argument(
         "--pki-dir", type=Path, help="PKI folder (default $MADOGUCHI_PKI_DIR or /var/lib/madoguchi/pki)"
     )
@@ -104,7 +110,9 @@ def _serve(args: argparse.Namespace) -> int:
             f"no service certificate {args.cert_name!r} in {pki.dir}",
             f"run `kiosk-central ca issue-service {args.cert_name} --host <name or IP devices use>` first",
         )
-    store = TokenStore((args.data_dir or default_data_dir()) / "enrolment.db")
+    data_dir = args.data_dir or default_data_dir()
+    store = TokenStore(data_dir / "enrolment.db")
     service = EnrolmentService(pki, store, BranchDefaults(broker_url=args.broker_url))
-    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem")
+    releases = ReleaseFiles(data_dir / "releases")
+    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem", releases)
     return 0

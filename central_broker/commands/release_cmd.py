@@ -1,11 +1,25 @@
-"""`kiosk-central release keygen|build|sign|verify`: make signed app release bundles for `kiosk update apply`."""
+"""`kiosk-central release keygen|build|sign|verify|rollout`: signed app release bundles, and their staged
+rollout to the fleet through `down/desired` (kiosks download them over mutual TLS from `enrol-serve`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from central_broker.catalog_push import SigningKeys
+from central_broker.commands.rollout_cmd import (
+    add_stage_actions,
+    add_stage_options,
+    parse_percents,
+    rollout_text,
+    run_action,
+)
+from central_broker.releases import ReleaseFiles, ReleaseRollout
+from central_broker.rollout.staged import RolloutError
+from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit, group
+from madoguchi.config.central import load_central_config
+from madoguchi.errors import UserError
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 
@@ -47,6 +61,68 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.add_argument("--keys", type=Path, required=True, help="public key file or folder of *.pub")
     add_json_flag(verify)
     verify.set_defaults(func=_verify)
+    _register_rollout(sub)
+
+
+def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rollout = group(
+        sub, "rollout", "staged app release rollout: test kiosk, pilot city, then 10, 50 and 100 percent"
+    )
+    start = rollout.add_parser(
+        "start",
+        help="verify a signed bundle, store it for download, and send it to the first stage (the test kiosk)",
+        description="Verify the bundle against the release keys kiosks trust, store it in <data_dir>/releases "
+        "(served by `kiosk-central enrol-serve --data-dir` over mutual TLS), plan the stages over --devices "
+        "(default: every kiosk the store knows) and publish the release in the first stage's down/desired.",
+    )
+    start.add_argument("bundle", type=Path, help="signed release bundle (.tar) from `release build --key`")
+    start.add_argument(
+        "--url", required=True, help="https:// address kiosks use for enrol-serve, e.g. https://central:8443"
+    )
+    start.add_argument(
+        "--release-keys",
+        type=Path,
+        help="release public key(s) the kiosks trust (default <data_dir>/signing/release-keys)",
+    )
+    start.add_argument(
+        "--devices", nargs="+", metavar="ID", help="target kiosks (default: every known kiosk)"
+    )
+    start.add_argument(
+        "--test-device", metavar="ID", help="the test kiosk (default: the first in a stable order)"
+    )
+    add_stage_options(start)
+    start.set_defaults(func=_rollout_start)
+    add_stage_actions(rollout, start, _rollout_action)
+
+
+def _release_rollout(args: argparse.Namespace) -> tuple[ReleaseRollout, Path]:
+    config = load_central_config(args.config)
+    data_dir = config.central.data_dir
+    keys = SigningKeys(args.keys or data_dir / "signing")
+    files = ReleaseFiles(data_dir / "releases")
+    return ReleaseRollout(open_store(config.central.store_url), config.broker, keys, files), data_dir
+
+
+def _rollout_start(args: argparse.Namespace) -> int:
+    rollout, data_dir = _release_rollout(args)
+    percents = parse_percents(args.stages)
+    try:
+        release_keys = load_public_keys(args.release_keys or data_dir / "signing" / "release-keys")
+        devices = args.devices or [d.device_id for d in rollout.store.devices()]
+        status = rollout.start(
+            args.bundle, release_keys, args.url, devices, test_device=args.test_device,
+            pilot_municipality=args.pilot, percents=percents, max_failure_rate=args.max_failure_rate,
+        )  # fmt: skip
+    except RolloutError as exc:
+        raise UserError(str(exc), "see `kiosk-central release rollout status`") from exc
+    finally:
+        rollout.store.close()
+    emit(status.to_dict(), args.json, rollout_text(status))
+    return 0
+
+
+def _rollout_action(args: argparse.Namespace) -> int:
+    return run_action(_release_rollout(args)[0], args, "kiosk-central release rollout status")
 
 
 def _keygen(args: argparse.Namespace) -> int:

@@ -8,10 +8,12 @@ itself when the current stage's failure rate is over `--max-failure-rate`.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys
 from central_broker.rollout.runner import Rollout, RolloutError, RolloutStatus
+from central_broker.rollout.staged import StagedRollout
 from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.config.central import load_central_config
@@ -19,7 +21,14 @@ from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.catalog import parse_catalog
 from madoguchi.errors import UserError
 
-__all__ = ["register"]
+__all__ = [
+    "add_stage_actions",
+    "add_stage_options",
+    "parse_percents",
+    "register",
+    "rollout_text",
+    "run_action",
+]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,12 +51,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     start.add_argument(
         "--test-device", metavar="ID", help="the test kiosk (default: the first in a stable order)"
     )
+    add_stage_options(start)
+    start.set_defaults(func=_start)
+    add_stage_actions(sub, start, _action)
+
+
+def add_stage_options(start: argparse.ArgumentParser) -> None:
+    """`--pilot`, `--stages`, `--max-failure-rate` of a rollout's `start`."""
     start.add_argument("--pilot", metavar="CODE", help="6-digit pilot municipality code (a stage of its own)")
     start.add_argument("--stages", default="10,50,100", help="cumulative percentages after the pilot")
     start.add_argument(
         "--max-failure-rate", type=float, default=0.1, help="halt when more than this share of a stage fails"
     )
-    start.set_defaults(func=_start)
+
+
+def add_stage_actions(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    start: argparse.ArgumentParser,
+    action: Callable[[argparse.Namespace], int],
+) -> None:
+    """`status`, `advance`, `pause`, `resume`, `halt`, and the options every one of them and `start` take."""
     for name, text in (
         ("status", "show the latest rollout, stage by stage"),
         ("advance", "publish the next stage once the current one has applied or failed"),
@@ -56,11 +79,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ("halt", "end the rollout where it is"),
     ):
         parser = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        parser.set_defaults(func=_action, action=name)
+        parser.set_defaults(func=action, action=name)
     for parser in [start, *(sub.choices[n] for n in ("status", "advance", "pause", "resume", "halt"))]:
         parser.add_argument("--config", type=Path, required=True, help="central TOML file")
         parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
         add_json_flag(parser)
+
+
+def parse_percents(text: str) -> list[int]:
+    """`--stages 10,50,100` as numbers."""
+    try:
+        return [int(p) for p in text.split(",")]
+    except ValueError as exc:
+        raise UserError(f"--stages {text!r} is not a list of numbers", "e.g. --stages 10,50,100") from exc
 
 
 def _rollout(args: argparse.Namespace) -> Rollout:
@@ -69,8 +100,10 @@ def _rollout(args: argparse.Namespace) -> Rollout:
     return Rollout(open_store(config.central.store_url), config.broker, keys)
 
 
-def _text(status: RolloutStatus) -> str:
-    lines = [f"rollout {status.rollout_id}: catalog version {status.version}, {status.state}"
+def rollout_text(status: RolloutStatus) -> str:
+    """The human-readable stage table."""
+    what = "catalog version" if status.kind == "catalog" else "app release"
+    lines = [f"{status.kind} rollout {status.rollout_id}: {what} {status.version}, {status.state}"
              + (f" — {status.reason}" if status.reason else "")]  # fmt: skip
     for s in status.stages:
         mark = "▶" if s.index == status.stage and status.state == "running" else " "
@@ -87,12 +120,7 @@ def _start(args: argparse.Namespace) -> int:
         body = args.file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}", "check the path") from exc
-    try:
-        percents = [int(p) for p in args.stages.split(",")]
-    except ValueError as exc:
-        raise UserError(
-            f"--stages {args.stages!r} is not a list of numbers", "e.g. --stages 10,50,100"
-        ) from exc
+    percents = parse_percents(args.stages)
     try:
         devices = args.devices or [
             d.device_id
@@ -107,17 +135,21 @@ def _start(args: argparse.Namespace) -> int:
         raise UserError(str(exc), "see `kiosk-central rollout status`") from exc
     finally:
         rollout.store.close()
-    emit(status.to_dict(), args.json, _text(status))
+    emit(status.to_dict(), args.json, rollout_text(status))
     return 0
 
 
 def _action(args: argparse.Namespace) -> int:
-    rollout = _rollout(args)
+    return run_action(_rollout(args), args, "kiosk-central rollout status")
+
+
+def run_action(rollout: StagedRollout, args: argparse.Namespace, see: str) -> int:
+    """Run `args.action` on `rollout` and print the stage table; exit 1 when it leaves the rollout halted."""
     try:
         status = getattr(rollout, args.action)()
     except RolloutError as exc:
-        raise UserError(str(exc), "see `kiosk-central rollout status`") from exc
+        raise UserError(str(exc), f"see `{see}`") from exc
     finally:
         rollout.store.close()
-    emit(status.to_dict(), args.json, _text(status))
+    emit(status.to_dict(), args.json, rollout_text(status))
     return 0 if status.state != "halted" or args.action in ("halt", "status") else 1

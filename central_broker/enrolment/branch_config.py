@@ -62,5 +62,9 @@ def kiosk_toml(device_id: str, branch: str, data_dir: str, defaults: BranchDefau
             "[health]",
             "interval_s = 60",
             "",
+            "[updates]",
+            f"releases_dir = {_s(str(data / 'releases'))}",
+            f"release_keys = {_s('/etc/madoguchi/release-keys')}",
+            "",
         ]
     )

@@ -1,7 +1,7 @@
 """The enrolment HTTPS endpoint (FastAPI on uvicorn): TLS with a service certificate, optional client certs.
 
-Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew` needs the
-device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
+Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew` and `GET /v1/releases/<sha256>` (app
+release bundles) need the device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
 app, so a small protocol subclass adds it as the ASGI TLS extension (`scope["extensions"]["tls"]`).
 """
 
@@ -16,13 +16,15 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from central_broker.enrolment.service import EnrolmentService
 from central_broker.enrolment.tokens import EnrolmentRefused
+from central_broker.releases.files import ReleaseFiles
 from madoguchi.enrolment import (
     ENROL_PATH,
+    RELEASES_PATH,
     RENEW_PATH,
     EnrolRequest,
     EnrolResponse,
@@ -54,14 +56,26 @@ class _TlsH11Protocol(H11Protocol):
 
 
 def _refusal(exc: EnrolmentRefused) -> JSONResponse:
-    status = 403 if exc.code not in (RefusalCode.BAD_REQUEST, RefusalCode.CLOCK_NOT_SET) else 400
+    status = {
+        RefusalCode.BAD_REQUEST: 400,
+        RefusalCode.CLOCK_NOT_SET: 400,
+        RefusalCode.RELEASE_UNKNOWN: 404,
+    }.get(exc.code, 403)
     body = Refusal(code=exc.code, message=exc.message, hint=exc.hint)
     _logger.warning("refused: %s (%s)", exc.code.value, exc.message)
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
-def create_app(service: EnrolmentService) -> FastAPI:
-    """The ASGI app; every refusal is a JSON `Refusal` with code, message and hint."""
+def _client_cert(request: Request) -> str | None:
+    chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
+    return str(chain[0]) if chain else None
+
+
+def create_app(service: EnrolmentService, releases: ReleaseFiles | None = None) -> FastAPI:
+    """The ASGI app; every refusal is a JSON `Refusal` with code, message and hint.
+
+    With `releases`, `GET /v1/releases/<sha256>` serves release bundles to current device certificates.
+    """
     app = FastAPI(title="Madoguchi enrolment", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(EnrolmentRefused)
@@ -83,16 +97,35 @@ def create_app(service: EnrolmentService) -> FastAPI:
 
     @app.post(RENEW_PATH)
     def renew(body: RenewRequest, request: Request) -> EnrolResponse:
-        chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
-        return service.renew(chain[0] if chain else None, body)
+        return service.renew(_client_cert(request), body)
+
+    @app.get(RELEASES_PATH + "/{sha256}")
+    def release(sha256: str, request: Request) -> FileResponse:
+        device_id = service.device_of(_client_cert(request), "downloading a release")
+        path = releases.path(sha256) if releases is not None else None
+        if path is None:
+            raise EnrolmentRefused(
+                RefusalCode.RELEASE_UNKNOWN,
+                f"no release bundle with sha256 {sha256[:64]} here",
+                "publish it with `kiosk-central release rollout start` against this central's data folder",
+            )
+        _logger.info("release %s… to %s", sha256[:12], device_id)
+        return FileResponse(path, media_type="application/x-tar")
 
     return app
 
 
-def serve(service: EnrolmentService, host: str, port: int, cert_dir: Path, client_ca: Path) -> None:
+def serve(
+    service: EnrolmentService,
+    host: str,
+    port: int,
+    cert_dir: Path,
+    client_ca: Path,
+    releases: ReleaseFiles | None = None,
+) -> None:
     """Run the endpoint until interrupted: server cert from `cert_dir` (chain.pem, key.pem)."""
     config = uvicorn.Config(
-        create_app(service),
+        create_app(service, releases),
         host=host,
         port=port,
         http=_TlsH11Protocol,

@@ -65,20 +65,28 @@ class EnrolmentService:
 
     def renew(self, client_cert_pem: str | None, request: RenewRequest) -> EnrolResponse:
         """Renewal: the TLS client certificate (already chain-verified by TLS) must be a current device cert."""
-        if not client_cert_pem:
-            raise EnrolmentRefused(
-                RefusalCode.CERTIFICATE_REQUIRED,
-                "renewal needs the device's current certificate over mutual TLS",
-                "connect with the device certificate and key; an expired device must enrol again",
-            )
         self._check_clock(request.device_time, self.clock())
-        try:
-            device_id = self.pki.verify_device(x509.load_pem_x509_certificate(client_cert_pem.encode()))
-        except UserError as exc:
-            raise EnrolmentRefused(RefusalCode.CERTIFICATE_REJECTED, exc.message, exc.hint) from None
+        device_id = self.device_of(client_cert_pem, "renewal")
         csr = self._csr(request.csr_pem, device_id)
         _logger.info("renewing the certificate of %s", device_id)
         return self._response(device_id, self._sign(csr, device_id), "", "")
+
+    def device_of(self, client_cert_pem: str | None, purpose: str) -> str:
+        """The device id of a current (not revoked, not expired) device certificate presented over TLS.
+
+        Raises:
+            EnrolmentRefused: no client certificate, or not a current device certificate.
+        """
+        if not client_cert_pem:
+            raise EnrolmentRefused(
+                RefusalCode.CERTIFICATE_REQUIRED,
+                f"{purpose} needs the device's current certificate over mutual TLS",
+                "connect with the device certificate and key; an expired device must enrol again",
+            )
+        try:
+            return self.pki.verify_device(x509.load_pem_x509_certificate(client_cert_pem.encode()))
+        except UserError as exc:
+            raise EnrolmentRefused(RefusalCode.CERTIFICATE_REJECTED, exc.message, exc.hint) from None
 
     def _sign(self, csr: x509.CertificateSigningRequest, device_id: str) -> IssuedCertificate:
         try:

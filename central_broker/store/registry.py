@@ -27,6 +27,7 @@ from central_broker.store.models import (
     Outcome,
 )
 from central_broker.store.presence import apply_birth, apply_health, apply_offline, state_detail
+from central_broker.store.release_desired import ReleaseDesiredStore
 from central_broker.store.schema import kiosk_event, kiosk_health, kiosk_state, metadata
 from central_broker.store.signed_docs import SignedDocumentStore
 from central_broker.store.telemetry import TelemetryStore
@@ -40,7 +41,7 @@ _logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 
-class FleetStore(TelemetryStore, SignedDocumentStore, DiagnosticsStore):
+class FleetStore(TelemetryStore, SignedDocumentStore, ReleaseDesiredStore, DiagnosticsStore):
     """Central store of the fleet: presence, latest health, registry events and (from
     `TelemetryStore`) statistics, device events, alerts, reported versions, acks and rollout.
 

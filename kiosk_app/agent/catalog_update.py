@@ -22,7 +22,7 @@ from kiosk_app.agent.trust import TrustStore
 from madoguchi.contracts.base import ContractError
 from madoguchi.contracts.catalog import CatalogInvalid, parse_catalog
 from madoguchi.contracts.messages import AckMessage, CatalogAckStatus, Severity
-from madoguchi.contracts.signed import CatalogRef, DesiredDocument, Envelope, PayloadType, verify
+from madoguchi.contracts.signed import CatalogRef, DesiredDocument, Envelope, PayloadType, ReleaseRef, verify
 from madoguchi.contracts.topics import FLEET_KEYS, PREFIX, Down, Up, down, up
 
 __all__ = ["CATALOG_ALERT", "KEYS_ALERT", "CatalogUpdater"]
@@ -47,6 +47,7 @@ class CatalogUpdater:
         clock / clock_synced: expiry is enforced only once the clock is synced.
         idle: whether the app is between citizen transactions.
         on_applied: called after a catalog is installed (the agent re-announces its versions).
+        on_release: called with the app release a verified, unexpired desired document names.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class CatalogUpdater:
         clock_synced: Callable[[], bool],
         idle: Callable[[], bool] = lambda: True,
         on_applied: Callable[[InstalledCatalog], None] = lambda _c: None,
+        on_release: Callable[[ReleaseRef], None] = lambda _r: None,
     ) -> None:
         self.device_id = device_id
         self.install = install
@@ -75,6 +77,7 @@ class CatalogUpdater:
         self._clock_synced = clock_synced
         self._idle = idle
         self._on_applied = on_applied
+        self._on_release = on_release
         self._lock = threading.RLock()
         self._desired_topic = down(device_id, Down.DESIRED)
         self._pending: CatalogRef | None = None
@@ -131,7 +134,12 @@ class CatalogUpdater:
             except ContractError as exc:
                 self._refuse("unknown", CatalogAckStatus.REJECTED, f"desired document refused: {exc}")
                 return
+            expired = self._clock_synced() and desired.expires < self._clock() * 1000
+            if desired.release is not None and not expired:
+                self._on_release(desired.release)
             ref = desired.catalog
+            if ref is None:
+                return
             installed = self.install.current()
             if installed is not None and ref.version <= installed.version:
                 if ref.version == installed.version and ref.sha256 == installed.sha256:
@@ -139,7 +147,7 @@ class CatalogUpdater:
                 self._refuse(ref, CatalogAckStatus.REJECTED,
                              f"version {ref.version} is not above the installed {installed.version} (rollback refused)")  # fmt: skip
                 return
-            if self._clock_synced() and desired.expires < self._clock() * 1000:
+            if expired:
                 self._refuse(ref, CatalogAckStatus.REJECTED, f"catalog version {ref.version} has expired")
                 return
             if not ref.url.startswith(_BODY_PREFIX) or ref.url[len(_BODY_PREFIX) :] != ref.sha256:

@@ -2,7 +2,7 @@
 
 `attach_fleet_services(agent)` builds them from the agent's data folder
 (`<data_dir>/trust/root/*.pub` = root keys from the image, `trust/keys.json`, `control.json`,
-`agent/commands.json`, `catalog/`), routes their downlink topics, and makes the agent report the
+`agent/commands.json`, `catalog/`, and app releases under `[updates] releases_dir`), routes their downlink topics, and makes the agent report the
 installed catalog version. Without root keys every signed document is refused (and alerted):
 a kiosk never runs unsigned catalogs or commands.
 """
@@ -24,6 +24,8 @@ from kiosk_app.agent.catalog_update import CatalogUpdater
 from kiosk_app.agent.diagnostics import LogSource, collect_logs_operation
 from kiosk_app.agent.kill_switch import KillSwitch
 from kiosk_app.agent.link import FleetAgent
+from kiosk_app.agent.release_fetch import tls_context
+from kiosk_app.agent.release_update import ReleaseUpdater
 from kiosk_app.agent.remote_commands import CommandRunner, Operation
 from kiosk_app.agent.system import clock_synced
 from kiosk_app.agent.trust import TrustStore, load_root_keys
@@ -48,6 +50,7 @@ class FleetServices:
     updater: CatalogUpdater
     commands: CommandRunner
     kill_switch: KillSwitch
+    releases: ReleaseUpdater
 
 
 def _flush(agent: FleetAgent) -> Operation:
@@ -109,6 +112,20 @@ def attach_fleet_services(
                         agent.device_id, root_keys_dir(data))  # fmt: skip
     trust = TrustStore(roots, data / "trust" / "keys.json", clock=clock, clock_synced=clock_is_synced)
     catalogs = CatalogInstall(data / "catalog")
+    updates = agent.config.updates
+    releases = ReleaseUpdater(
+        agent.device_id,
+        updates.releases_dir or data / "releases",
+        updates.release_keys,
+        lambda: tls_context(agent.config.broker),
+        agent.telemetry,
+        publish=agent.publish,
+        running_version=agent.app_ver,
+        idle=idle,
+        apply_command=updates.apply_command,
+        retry_s=updates.retry_s,
+        clock=clock,
+    )
     updater = CatalogUpdater(
         agent.device_id,
         catalogs,
@@ -121,6 +138,7 @@ def attach_fleet_services(
         clock_synced=clock_is_synced,
         idle=idle,
         on_applied=lambda _installed: agent.rebirth(),
+        on_release=releases.on_release,
     )
 
     def maintenance(on: bool) -> Operation:
@@ -164,4 +182,5 @@ def attach_fleet_services(
     agent.add_downlink(commands.handle)
     agent.add_downlink(kill_switch.handle)
     agent.add_tick(updater.tick)
-    return FleetServices(trust, catalogs, updater, commands, kill_switch)
+    agent.add_tick(releases.tick)
+    return FleetServices(trust, catalogs, updater, commands, kill_switch, releases)

@@ -265,6 +265,11 @@ class FleetAgent(AgentHooks):
             clock_synced=clock_synced(),
         ).model_copy(update={"maintenance": self.maintenance.is_set()})
 
+    @property
+    def app_ver(self) -> str:
+        """The app version reported in birth, health and `up/reported`."""
+        return self._app_ver
+
     def tick(self) -> None:
         """Send health if it is due or a component changed; rebuild the client after a long outage."""
         if self._client is None:

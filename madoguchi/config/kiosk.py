@@ -184,14 +184,41 @@ class HealthConfig(ConfigModel):
     )
 
 
+class UpdatesConfig(ConfigModel):
+    """App releases named by the centre in `down/desired`: downloaded, verified, installed side by side."""
+
+    releases_dir: ConfigPath | None = Field(
+        None,
+        description="side-by-side releases (`kiosk update --data-dir` + /releases); default <data_dir>/releases",
+        examples=["/data/releases"],
+    )
+    release_keys: ConfigPath = Field(
+        Path("/etc/madoguchi/release-keys"),
+        description="folder (or one .pub file) of the release public keys this kiosk trusts; baked into the image",
+        examples=["/etc/madoguchi/release-keys"],
+    )
+    apply_command: list[str] = Field(
+        default_factory=list,
+        description=(
+            "command started (detached) once a verified bundle waits in <data_dir>/releases/pending.json; "
+            "empty on the image, where the kiosk-update.path unit starts `kiosk update apply-pending`"
+        ),
+        examples=[["kiosk", "update", "apply-pending", "--data-dir", "/data"]],
+    )
+    retry_s: StrictInt = Field(
+        300, ge=5, le=86_400, description="seconds before a failed download is tried again (5..86400)"
+    )
+
+
 class KioskConfig(ConfigModel):
-    """Everything a kiosk needs to start: ``[kiosk]``, ``[broker]``, ``[devices]``, ``[ui]``, ``[health]``."""
+    """Everything a kiosk needs: ``[kiosk]``, ``[broker]``, ``[devices]``, ``[ui]``, ``[health]``, ``[updates]``."""
 
     kiosk: KioskSection = Field(description="identity of this kiosk")
     broker: BrokerConfig = Field(description="MQTT broker and this kiosk's TLS identity")
     devices: DevicesConfig = Field(description="device URLs; the scheme picks the driver")
     ui: UiConfig = Field(default_factory=UiConfig, description="the resident-facing screen")
     health: HealthConfig = Field(default_factory=HealthConfig, description="health reporting")
+    updates: UpdatesConfig = Field(default_factory=UpdatesConfig, description="app release updates")
 
     @property
     def device_id(self) -> str:

@@ -29,6 +29,7 @@ __all__ = [
     "HealthMessage",
     "HostState",
     "PrinterHealth",
+    "ReleaseAckStatus",
     "ReportedMessage",
     "Severity",
     "StateMessage",
@@ -216,6 +217,26 @@ class CatalogAckStatus(enum.StrEnum):
     REJECTED = "REJECTED"
 
 
+class ReleaseAckStatus(enum.StrEnum):
+    """Steps of updating the app to a release named by `down/desired`, reported on `up/ack`.
+
+    QUEUED → DOWNLOADING → VERIFIED → WAITING_IDLE (a resident is being served) → INSTALLING
+    (side-by-side venv, switch, restart, health gate) → APPLIED, or ROLLED_BACK (the health gate
+    failed and the previous release runs again). REJECTED: the document or bundle was refused
+    (signature, hash, version not above the running one); FAILED: download or install failed.
+    """
+
+    QUEUED = "QUEUED"
+    DOWNLOADING = "DOWNLOADING"
+    VERIFIED = "VERIFIED"
+    WAITING_IDLE = "WAITING_IDLE"
+    INSTALLING = "INSTALLING"
+    APPLIED = "APPLIED"
+    ROLLED_BACK = "ROLLED_BACK"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+
+
 class CommandAckStatus(enum.StrEnum):
     """Steps of running a remote command, reported on `up/ack`."""
 
@@ -226,10 +247,10 @@ class CommandAckStatus(enum.StrEnum):
 
 
 class AckMessage(Message):
-    """`up/ack`: progress of a command or catalog update, by its reference."""
+    """`up/ack`: progress of a command, catalog update or app release update, by its reference."""
 
     ref: str = Field(min_length=1, max_length=128)
-    kind: Literal["cmd", "catalog"]
+    kind: Literal["cmd", "catalog", "release"]
     status: str
     detail: str = Field(default="", max_length=500)
     ts: int = Field(ge=0)
@@ -237,7 +258,11 @@ class AckMessage(Message):
     @field_validator("status")
     @classmethod
     def _known_status(cls, value: str) -> str:
-        known = {s.value for s in CatalogAckStatus} | {s.value for s in CommandAckStatus}
+        known = (
+            {s.value for s in CatalogAckStatus}
+            | {s.value for s in CommandAckStatus}
+            | {s.value for s in ReleaseAckStatus}
+        )
         if value not in known:
             raise ValueError(f"status must be one of {', '.join(sorted(known))}")
         return value

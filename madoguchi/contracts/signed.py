@@ -10,7 +10,7 @@ from typing import Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from madoguchi.contracts.base import ContractError, DeviceId, Message
 
@@ -27,6 +27,7 @@ __all__ = [
     "ManifestFile",
     "PayloadType",
     "PublicKeyEntry",
+    "ReleaseRef",
     "Signature",
     "key_id",
     "pae",
@@ -154,11 +155,36 @@ class CatalogRef(Message):
     url: str
 
 
-class DesiredDocument(Message):
-    """`down/desired` (retained, per device): the catalog this device should run."""
+RELEASE_VERSION_PATTERN = r"^\d{1,6}\.\d{1,6}\.\d{1,6}$"
 
-    catalog: CatalogRef
+
+class ReleaseRef(Message):
+    """Where a device gets the app release bundle it should run (downloaded over mutual TLS)."""
+
+    version: str = Field(pattern=RELEASE_VERSION_PATTERN, description="MAJOR.MINOR.PATCH, only ever rising")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    length: int = Field(ge=1, le=2_000_000_000)
+    url: str = Field(
+        pattern=r"^https://[^\s]+$", description="the bundle, served to device certificates only"
+    )
+
+
+class DesiredDocument(Message):
+    """`down/desired` (retained, per device): the catalog and the app release this device should run.
+
+    Either may be absent (a kiosk enrolled before any catalog was published can still be told its
+    release), never both.
+    """
+
+    catalog: CatalogRef | None = None
+    release: ReleaseRef | None = None
     expires: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _names_something(self) -> DesiredDocument:
+        if self.catalog is None and self.release is None:
+            raise ValueError("a desired document names a catalog, a release or both")
+        return self
 
 
 class CommandOp(enum.StrEnum):

@@ -52,8 +52,10 @@ class ReleaseStatus:
 class ReleaseManager:
     """Installs verified bundles and switches between releases; one operation at a time (file lock)."""
 
-    def __init__(self, data_dir: Path, python: str = sys.executable, with_pip: bool = True) -> None:
-        self.root = data_dir / "releases"
+    def __init__(
+        self, data_dir: Path, python: str = sys.executable, with_pip: bool = True, root: Path | None = None
+    ) -> None:
+        self.root = root or data_dir / "releases"
         self.python = python
         self.with_pip = with_pip
 

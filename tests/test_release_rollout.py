@@ -1,0 +1,311 @@
+"""App releases rolled out through `down/desired`, end to end: the production broker (mutual TLS + ACL),
+the ingest, `kiosk-central enrol-serve` serving bundles to device certificates, in-process kiosk agents
+with their own certificates, and the real installer (`kiosk update apply-pending`, venv, switch, health
+gate) restarting a throwaway app from `releases/current`."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from central_broker.broker_fleet import FleetBroker
+from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.ingest import Ingest
+from central_broker.pki.authority import Pki
+from central_broker.releases import ReleaseFiles, ReleaseRollout
+from central_broker.rollout import RolloutError
+from central_broker.store import FleetStore
+from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth
+from kiosk_app.agent.fleet_services import FleetServices, attach_fleet_services, root_keys_dir
+from madoguchi.config.broker import BrokerConfig
+from madoguchi.config.kiosk import UpdatesConfig, simulated_kiosk_config
+from provisioning.updates import ReadinessFile, build_bundle, sign_bundle
+from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
+from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet_pki import device_identity, service_identity
+from tests.fixtures.fleet_signing import catalog_body
+from tests.provisioning_cli import command
+from tests.release_wheels import make_wheel
+
+pytestmark = pytest.mark.mosquitto
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """`kiosk-central enrol-serve` with the central's data folder (bundles in `releases/`)."""
+
+    url: str
+    data: Path
+
+
+@pytest.fixture(scope="module")
+def endpoint(fleet_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    name = "enrol-releases"
+    if not (fleet_pki.dir / "services" / name).is_dir():
+        fleet_pki.issue_service(name, hosts=["127.0.0.1"])
+    data = tmp_path_factory.mktemp("central-data")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    proc = subprocess.Popen(
+        [*command("kiosk-central"), "enrol-serve", "--port", str(port), "--pki-dir", str(fleet_pki.dir),
+         "--data-dir", str(data), "--cert-name", name],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"enrol-serve did not start: {proc.stderr.read() if proc.stderr else ''}") from None  # fmt: skip
+                time.sleep(0.1)
+        yield Endpoint(f"https://127.0.0.1:{port}", data)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def release_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The release-signing key; its `.pub` is what the kiosk image trusts."""
+    path = tmp_path_factory.mktemp("release-key") / "release.key"
+    generate_key(path)
+    return path
+
+
+def make_bundle(folder: Path, version: str, key: Ed25519PrivateKey, healthy: bool = True) -> Path:
+    """A signed bundle of the throwaway app; a broken one comes up but never heartbeats."""
+    wheels = folder / f"wheels-{version}"
+    make_wheel(wheels, version, healthy)
+    out = folder / f"release-{version}.tar"
+    build_bundle(wheels, version, out, app="kioskfake")
+    sign_bundle(out, key)
+    return out
+
+
+@dataclass
+class Kiosk:
+    device_id: str
+    data: Path
+    ready: Path
+    agent: FleetAgent
+    services: FleetServices
+
+    @property
+    def releases(self) -> Path:
+        return self.data / "releases"
+
+    def running(self) -> str:
+        """The version the throwaway app last reported ready."""
+        record = ReadinessFile(self.ready).read()
+        return str(record["version"]) if record else ""
+
+    def history(self, version: str) -> list[dict[str, object]]:
+        return [e for e in self.services.releases.manager.status().history if e.get("version") == version]
+
+
+@contextmanager
+def kiosk_agent(
+    broker: FleetBroker,
+    pki: Pki,
+    keys: SigningKeys,
+    release_pub: Path,
+    folder: Path,
+    idle: Callable[[], bool],
+) -> Iterator[Kiosk]:
+    """A kiosk agent with its own device certificate, trusting the fleet root and the release key, whose
+    installer is the real `kiosk update apply-pending` (restart = start the app from `releases/current`)."""
+    device_id = new_device_id()
+    identity = device_identity(pki, device_id, folder / "identity")
+    data = folder / "data"
+    root_keys_dir(data).mkdir(parents=True)
+    root_keys_dir(data).joinpath("root.pub").write_bytes(keys.root_public.read_bytes())
+    ready = folder / "run" / "ready.json"
+    ready.parent.mkdir(parents=True)
+    python = data / "releases" / "current" / "venv" / "bin" / "python"
+    installer = command(
+        "kiosk", "update", "apply-pending", "--data-dir", str(data), "--keys", str(release_pub),
+        "--ready-file", str(ready), "--restart-cmd", f"{python} -m kioskfake {ready}", "--timeout", "4",
+    )  # fmt: skip
+    config = simulated_kiosk_config(
+        data, broker.url, device_id, ca_file=identity.ca_file, cert_file=identity.cert_file, key_file=identity.key_file
+    ).model_copy(
+        update={"updates": UpdatesConfig(releases_dir=data / "releases", release_keys=release_pub, apply_command=installer, retry_s=5)}
+    )  # fmt: skip
+    options = AgentOptions(reconnect_min_s=0.2, tick_s=0.05, drain_start_delay=lambda: 0.0)
+    agent = FleetAgent(config, SimulatedDeviceHealth(config), options=options)
+    services = attach_fleet_services(agent, idle=idle, clock_is_synced=lambda: True)
+    stop = threading.Event()
+    runner = threading.Thread(target=agent.run, args=(stop,))
+    agent.start()
+    runner.start()
+    try:
+        wait_for(agent.connected.is_set, f"{device_id} connected over mTLS")
+        yield Kiosk(device_id, data, ready, agent, services)
+    finally:
+        stop.set()
+        runner.join()
+        agent.stop()
+        services.releases.wait_idle()
+
+
+def service_broker(broker: FleetBroker, pki: Pki, name: str) -> BrokerConfig:
+    ident = service_identity(pki, name)
+    return BrokerConfig(
+        url=broker.service_url, ca_file=ident.ca_file, cert_file=ident.cert_file, key_file=ident.key_file
+    )
+
+
+def statuses(store: FleetStore, device_id: str, version: str) -> list[str]:
+    return [a.status for a in store.acks(device_id, f"release-{version}")]
+
+
+@pytest.fixture
+def fleet(
+    fleet_broker: FleetBroker, fleet_pki: Pki, central_store: FleetStore, signing_keys: SigningKeys
+) -> Iterator[None]:
+    """The ingest on the service listener, so births and acks reach the central store."""
+    ingest = Ingest(central_store, service_broker(fleet_broker, fleet_pki, "svc-ingest"))
+    ingest.start()
+    assert ingest.subscribed.wait(10), fleet_broker.log_text()
+    try:
+        yield
+    finally:
+        ingest.stop()
+
+
+@pytest.mark.usefixtures("fleet")
+def test_release_rolls_out_stage_by_stage_and_a_failing_one_rolls_back_and_halts(
+    fleet_broker: FleetBroker,
+    fleet_pki: Pki,
+    central_store: FleetStore,
+    signing_keys: SigningKeys,
+    endpoint: Endpoint,
+    release_key: Path,
+    tmp_path: Path,
+) -> None:
+    """GIVEN two kiosks running catalog v61 WHEN release 9.0.0 is rolled out THEN only the test kiosk gets it
+    first (downloaded over mTLS, verified, installed after its resident, health-gated), the other after
+    `advance`, and both keep their catalog. WHEN broken release 9.0.1 follows THEN the test kiosk rolls back
+    to 9.0.0 and says so, the rollout halts by itself, and the second kiosk is never offered 9.0.1."""
+    catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+    private = load_private_key(release_key)
+    serving = threading.Event()  # the test kiosk is busy with a resident until this is set
+    with ExitStack() as stack:
+        first = stack.enter_context(kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"),
+                                                tmp_path / "k1", idle=serving.is_set))  # fmt: skip
+        second = stack.enter_context(kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"),
+                                                 tmp_path / "k2", idle=lambda: True))  # fmt: skip
+        kiosks = [first, second]
+        serving.set()
+        publish_release(catalog_broker, signing_keys, build_release(catalog_body(61), signing_keys.catalog_key()),
+                        [k.device_id for k in kiosks], central_store)  # fmt: skip
+        for kiosk in kiosks:
+            wait_for(lambda k=kiosk: k.services.catalogs.version() == 61, "catalog v61 applied")
+        serving.clear()
+
+        rollout = ReleaseRollout(
+            central_store, catalog_broker, signing_keys, ReleaseFiles(endpoint.data / "releases")
+        )
+        status = rollout.start(
+            make_bundle(tmp_path, "9.0.0", private), load_public_keys(release_key.with_suffix(".pub")), endpoint.url,
+            [k.device_id for k in kiosks], test_device=first.device_id, percents=(100,),
+        )  # fmt: skip
+        assert [s.targets for s in status.stages] == [1, 1]
+        wait_for(
+            lambda: "WAITING_IDLE" in statuses(central_store, first.device_id, "9.0.0"), "verified, waiting"
+        )
+        assert first.running() == "" and not (first.releases / "current").exists()
+        with pytest.raises(RolloutError, match="still has 1 of 1 kiosks pending"):
+            rollout.advance()
+        serving.set()  # the resident leaves
+        wait_for(
+            lambda: "APPLIED" in statuses(central_store, first.device_id, "9.0.0"),
+            "9.0.0 applied",
+            timeout=60,
+        )
+        assert first.running() == "9.0.0"
+        assert statuses(central_store, first.device_id, "9.0.0") == [
+            "QUEUED",
+            "DOWNLOADING",
+            "VERIFIED",
+            "WAITING_IDLE",
+            "INSTALLING",
+            "APPLIED",
+        ]
+        assert statuses(central_store, second.device_id, "9.0.0") == [] and second.running() == ""
+        wait_for(lambda: rollout.status().stages[0].current == 1, "stage 0 current")
+
+        assert rollout.advance().stage == 1
+        wait_for(
+            lambda: "APPLIED" in statuses(central_store, second.device_id, "9.0.0"),
+            "9.0.0 on the second",
+            timeout=60,
+        )
+        assert second.running() == "9.0.0"
+        assert rollout.advance().state == "done"
+        assert all(k.services.catalogs.version() == 61 for k in kiosks), (
+            "a release must not disturb the catalog"
+        )
+
+        status = rollout.start(
+            make_bundle(tmp_path, "9.0.1", private, healthy=False), load_public_keys(release_key.with_suffix(".pub")),
+            endpoint.url, [k.device_id for k in kiosks], test_device=first.device_id, percents=(100,),
+        )  # fmt: skip
+        wait_for(
+            lambda: "ROLLED_BACK" in statuses(central_store, first.device_id, "9.0.1"),
+            "9.0.1 rolled back",
+            timeout=60,
+        )
+        assert first.running() == "9.0.0", "the previous release runs again"
+        assert first.services.releases.manager.status().current == "9.0.0"
+        rolled = next(
+            a for a in central_store.acks(first.device_id, "release-9.0.1") if a.status == "ROLLED_BACK"
+        )
+        assert "rolled back to 9.0.0" in rolled.detail
+        wait_for(
+            lambda: (
+                [
+                    a.code
+                    for a in central_store.alerts(device_id=first.device_id)
+                    if a.alert_id == "app-update"
+                ]
+                == ["release_rolled_back"]
+            ),
+            "the operators' alert",
+        )
+        status = rollout.status()
+        assert status.state == "halted" and "auto-halt" in status.reason and status.stages[0].failed == 1
+        with pytest.raises(RolloutError, match="halted"):
+            rollout.advance()
+        assert statuses(central_store, second.device_id, "9.0.1") == [] and second.running() == "9.0.0"
+
+        # The retained document still names 9.0.1 for the test kiosk: it is not tried a second time.
+        ref = central_store.release_desired()[first.device_id][0]
+        assert ref.version == "9.0.1"
+        first.services.releases.on_release(ref)
+        first.services.releases.wait_idle()
+        assert len(first.history("9.0.1")) == 1 and not (first.releases / "pending.json").exists()
+
+    status_out = subprocess.run(
+        command("kiosk", "update", "status", "--data-dir", str(first.data), "--json"),
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    shown = json.loads(status_out.stdout)
+    assert shown["current"] == "9.0.0" and shown["highest"] == "9.0.0"
+    assert shown["fleet_update"]["version"] == "9.0.1" and shown["fleet_update"]["status"] == "ROLLED_BACK"
