@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.pki import Pki
 from madoguchi.errors import UserError
+from kiosk_app.agent.release_update import PENDING_FILE
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 from tests.release_wheels import make_wheel
@@ -124,6 +125,7 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
         "etc/udev/rules.d/70-kiosk-devices.rules": 0o644,
         "etc/polkit-1/rules.d/60-kiosk-pcscd.rules": 0o644,
         "etc/polkit-1/rules.d/61-kiosk-reboot.rules": 0o644,
+        "etc/polkit-1/rules.d/62-kiosk-update.rules": 0o644,
         "etc/modprobe.d/kiosk-blacklist-usblp.conf": 0o644,
         "etc/madoguchi/root.pem": 0o644,
         "etc/madoguchi/release-keys/release-2026.pub": 0o644,
@@ -172,6 +174,7 @@ def test_dry_run_enables_the_units_and_masks_the_console(rootfs: Path) -> None:
     system = rootfs / "etc/systemd/system"
     for wants, unit in [
         ("multi-user.target.wants", "kiosk-ui.service"),
+        ("multi-user.target.wants", "kiosk-update.path"),
         ("multi-user.target.wants", "kiosk-enrol.service"),
         ("multi-user.target.wants", "kiosk-overlay.service"),
         ("multi-user.target.wants", "kiosk-data-layout.service"),
@@ -310,6 +313,44 @@ def test_polkit_rule_lets_the_kiosk_user_reboot_and_nothing_more(rootfs: Path) -
         ["node", "-e", _POLKIT_REBOOT, str(rule)], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == ["yes", "yes", "not_handled", "not_handled", "not_handled"]
+
+
+_POLKIT_UPDATE = """
+const fs = require("fs");
+const rules = [];
+global.polkit = { Result: { YES: "yes", NOT_HANDLED: "not_handled" }, addRule: (f) => rules.push(f) };
+eval(fs.readFileSync(process.argv[1], "utf8"));
+const ask = (unit, verb, user) => rules[0]({ id: "org.freedesktop.systemd1.manage-units",
+  lookup: (k) => ({ unit, verb })[k] }, { user });
+const other = rules[0]({ id: "org.freedesktop.systemd1.manage-unit-files", lookup: () => "kiosk-ui.service" },
+  { user: "kiosk" });
+console.log(JSON.stringify([
+  ask("kiosk-ui.service", "restart", "kiosk"), ask("kiosk-ui.service", "stop", "kiosk"),
+  ask("ssh.service", "restart", "kiosk"), ask("kiosk-ui.service", "restart", "pi"), other,
+]));
+"""
+
+
+def test_polkit_rule_lets_the_installer_restart_the_app_and_nothing_more(rootfs: Path) -> None:
+    """GIVEN the update polkit rule WHEN evaluated as polkit would THEN the kiosk user may restart
+    kiosk-ui.service (the installer's switch and rollback), but not stop it, not touch other units or unit
+    files, and no other user gains anything."""
+    rule = rootfs / "etc/polkit-1/rules.d/62-kiosk-update.rules"
+    out = subprocess.run(
+        ["node", "-e", _POLKIT_UPDATE, str(rule)], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == ["yes", "not_handled", "not_handled", "not_handled", "not_handled"]
+
+
+def test_release_installer_runs_when_the_app_hands_over_a_verified_bundle(rootfs: Path) -> None:
+    """GIVEN the image's units THEN kiosk-update.path watches the file the app writes after verifying a
+    bundle and starts the installer, which runs `kiosk update apply-pending` as the kiosk user."""
+    path_unit = (rootfs / "etc/systemd/system/kiosk-update.path").read_text()
+    assert "PathExists=/data/releases/pending.json" in path_unit and "Unit=kiosk-update.service" in path_unit
+    service = (rootfs / "etc/systemd/system/kiosk-update.service").read_text()
+    assert "User=kiosk" in service and "Type=oneshot" in service
+    assert "ExecStart=/data/releases/current/venv/bin/kiosk update apply-pending --data-dir /data" in service
+    assert PENDING_FILE == "pending.json"
 
 
 def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_key(rootfs: Path) -> None:

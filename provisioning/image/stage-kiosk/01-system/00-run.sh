@@ -18,6 +18,7 @@ install -D -m 0644 "${files}/conf/10-kiosk-volatile.conf" "${root}/etc/systemd/j
 install -D -m 0644 "${files}/conf/kiosk-blacklist-usblp.conf" "${root}/etc/modprobe.d/kiosk-blacklist-usblp.conf"
 install -D -m 0644 "${files}/conf/60-kiosk-pcscd.rules" "${root}/etc/polkit-1/rules.d/60-kiosk-pcscd.rules"
 install -D -m 0644 "${files}/conf/61-kiosk-reboot.rules" "${root}/etc/polkit-1/rules.d/61-kiosk-reboot.rules"
+install -D -m 0644 "${files}/conf/62-kiosk-update.rules" "${root}/etc/polkit-1/rules.d/62-kiosk-update.rules"
 
 # Stable device names: /dev/kiosk/{payment,printer,scanner}.
 install -d -m 0755 "${root}/etc/udev/rules.d"
