@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -19,7 +22,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.broker_fleet import FleetBroker
-from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.catalog_push import SigningKeys, build_release, publish_documents, publish_release
+from central_broker.catalog_push.publisher import Outgoing
 from central_broker.ingest import Ingest
 from central_broker.pki.authority import Pki
 from central_broker.releases import ReleaseFiles, ReleaseRollout
@@ -29,6 +33,9 @@ from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth
 from kiosk_app.agent.fleet_services import FleetServices, attach_fleet_services, root_keys_dir
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.kiosk import UpdatesConfig, simulated_kiosk_config
+from madoguchi.contracts.signed import DesiredDocument, PayloadType, ReleaseRef, sign
+from madoguchi.contracts.topics import FLEET_KEYS, Down, down
+from madoguchi.errors import UserError
 from provisioning.updates import ReadinessFile, build_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 from tests.fixtures.fleet import new_device_id, wait_for
@@ -309,3 +316,135 @@ def test_release_rolls_out_stage_by_stage_and_a_failing_one_rolls_back_and_halts
     shown = json.loads(status_out.stdout)
     assert shown["current"] == "9.0.0" and shown["highest"] == "9.0.0"
     assert shown["fleet_update"]["version"] == "9.0.1" and shown["fleet_update"]["status"] == "ROLLED_BACK"
+
+
+def _get(url: str, pki: Pki, identity: tuple[Path, Path] | None) -> tuple[int, bytes]:
+    context = ssl.create_default_context(cafile=str(pki.dir / "root" / "root.pem"))
+    if identity is not None:
+        context.load_cert_chain(str(identity[0]), str(identity[1]))
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=context) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_bundles_are_served_only_to_current_device_certificates(
+    fleet_pki: Pki, endpoint: Endpoint, release_key: Path, tmp_path: Path
+) -> None:
+    """GIVEN a stored bundle THEN a kiosk with its device certificate downloads exactly its bytes; without a
+    client certificate, with a service certificate, with a revoked device certificate, or for an unknown hash
+    the endpoint refuses with the reason — a bundle never leaves the centre for anyone but a kiosk."""
+    stored = ReleaseFiles(endpoint.data / "releases").add(
+        make_bundle(tmp_path, "7.0.0", load_private_key(release_key)),
+        load_public_keys(release_key.with_suffix(".pub")),
+    )
+    url = f"{endpoint.url}/v1/releases/{stored.sha256}"
+    device = new_device_id()
+    ident = device_identity(fleet_pki, device, tmp_path / "id")
+    code, body = _get(url, fleet_pki, (ident.cert_file, ident.key_file))
+    assert code == 200 and body == stored.path.read_bytes()
+
+    code, body = _get(url, fleet_pki, None)
+    assert code == 403 and json.loads(body)["code"] == "certificate-required"
+    svc = service_identity(fleet_pki, "svc-ingest")
+    code, body = _get(url, fleet_pki, (svc.cert_file, svc.key_file))
+    assert code == 403 and json.loads(body)["code"] == "certificate-rejected"
+    code, body = _get(f"{endpoint.url}/v1/releases/{'0' * 64}", fleet_pki, (ident.cert_file, ident.key_file))
+    assert code == 404 and json.loads(body)["code"] == "release-unknown"
+    fleet_pki.revoke(device)
+    code, body = _get(url, fleet_pki, (ident.cert_file, ident.key_file))
+    assert code == 403 and "revoked" in json.loads(body)["message"]
+
+
+def test_centre_refuses_to_publish_a_bundle_kiosks_would_refuse(
+    central_store: FleetStore,
+    signing_keys: SigningKeys,
+    endpoint: Endpoint,
+    release_key: Path,
+    tmp_path: Path,
+) -> None:
+    """GIVEN a bundle signed by a key the kiosks do not trust, or an http:// address THEN `release rollout start`
+    refuses before anything is published, saying what to do."""
+    broker = BrokerConfig(url="mqtt://127.0.0.1:1")  # never reached
+    rollout = ReleaseRollout(central_store, broker, signing_keys, ReleaseFiles(tmp_path / "releases"))
+    trusted = load_public_keys(release_key.with_suffix(".pub"))
+    stranger = make_bundle(tmp_path, "8.0.0", Ed25519PrivateKey.generate())
+    with pytest.raises(UserError, match="no valid signature"):
+        rollout.start(stranger, trusted, endpoint.url, ["jp-999999-k01"])
+    good = make_bundle(tmp_path / "good", "8.0.0", load_private_key(release_key))
+    with pytest.raises(RolloutError, match="https://"):
+        rollout.start(good, trusted, "http://central:8443", ["jp-999999-k01"])
+    assert rollout.latest() is None and not (tmp_path / "releases").exists()
+
+
+@pytest.mark.usefixtures("fleet")
+def test_kiosk_refuses_a_tampered_foreign_or_older_release_and_keeps_what_it_runs(
+    fleet_broker: FleetBroker,
+    fleet_pki: Pki,
+    central_store: FleetStore,
+    signing_keys: SigningKeys,
+    endpoint: Endpoint,
+    release_key: Path,
+    tmp_path: Path,
+) -> None:
+    """GIVEN signed desired documents naming (1) a bundle whose bytes do not match the signed hash, (2) a
+    bundle signed by a key this kiosk does not trust, (3) a version below the app it runs THEN the kiosk
+    reports FAILED / REJECTED with the reason, raises the app-update alert, installs nothing, hands nothing
+    to the installer, and does not download the tampered bundle again when the document comes back."""
+    catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+    files = ReleaseFiles(endpoint.data / "releases")
+    genuine = files.add(make_bundle(tmp_path, "9.1.0", load_private_key(release_key)),
+                        load_public_keys(release_key.with_suffix(".pub")))  # fmt: skip
+    other_key = tmp_path / "other.key"
+    generate_key(other_key)
+    foreign = files.add(make_bundle(tmp_path / "f", "9.2.0", load_private_key(other_key)),
+                        load_public_keys(other_key.with_suffix(".pub")))  # fmt: skip
+
+    def url(sha256: str) -> str:
+        return f"{endpoint.url}/v1/releases/{sha256}"
+
+    with kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"), tmp_path / "k",
+                     idle=lambda: True) as kiosk:  # fmt: skip
+        cases = [
+            (ReleaseRef(version="9.1.0", sha256="ab" * 32, length=genuine.length, url=url(genuine.sha256)),
+             "FAILED", "does not match the signed hash"),
+            (ReleaseRef(version="9.2.0", sha256=foreign.sha256, length=foreign.length, url=url(foreign.sha256)),
+             "REJECTED", "no valid signature"),
+            (ReleaseRef(version="0.0.9", sha256=genuine.sha256, length=genuine.length, url=url(genuine.sha256)),
+             "REJECTED", "not above 0.1.0"),
+        ]  # fmt: skip
+        topic = down(kiosk.device_id, Down.DESIRED)
+        publish_documents(catalog_broker, [Outgoing(FLEET_KEYS, signing_keys.keys_document().to_bytes())])
+        for ref, status, reason in cases:
+            document = DesiredDocument(release=ref, expires=int((time.time() + 3600) * 1000))
+            envelope = sign(PayloadType.DESIRED, document.to_bytes(), signing_keys.catalog_key())
+            publish_documents(catalog_broker, [Outgoing(topic, envelope.to_bytes())])
+            wait_for(lambda r=ref, s=status: s in statuses(central_store, kiosk.device_id, r.version), f"{status} for {ref.version}")  # fmt: skip
+            detail = [
+                a.detail
+                for a in central_store.acks(kiosk.device_id, f"release-{ref.version}")
+                if a.status == status
+            ]
+            assert reason in detail[0]
+            kiosk.services.releases.wait_idle()
+        wait_for(
+            lambda: (
+                [
+                    a.code
+                    for a in central_store.alerts(device_id=kiosk.device_id)
+                    if a.alert_id == "app-update"
+                ]
+                == ["release_rejected"]
+            ),
+            "the app-update alert",
+        )
+        assert kiosk.services.releases.manager.status().installed == []
+        assert not (kiosk.releases / "pending.json").exists() and kiosk.running() == ""
+        assert not list((kiosk.releases / "incoming").glob("*.tar")), "refused bundles are not kept"
+
+        before = len(statuses(central_store, kiosk.device_id, "9.1.0"))
+        kiosk.services.releases.on_release(cases[0][0])  # the retained document delivered again
+        kiosk.services.releases.wait_idle()
+        time.sleep(0.5)
+        assert len(statuses(central_store, kiosk.device_id, "9.1.0")) == before, "no second download"
