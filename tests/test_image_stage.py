@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.pki import Pki
-from madoguchi.errors import UserError
 from kiosk_app.agent.release_update import PENDING_FILE
+from madoguchi.errors import UserError
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 from tests.release_wheels import make_wheel

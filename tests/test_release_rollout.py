@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
 
+from central_broker.accounts import Role
 from central_broker.broker_fleet import FleetBroker
 from central_broker.catalog_push import SigningKeys, build_release, publish_documents, publish_release
 from central_broker.catalog_push.publisher import Outgoing
@@ -29,6 +31,7 @@ from central_broker.pki.authority import Pki
 from central_broker.releases import ReleaseFiles, ReleaseRollout
 from central_broker.rollout import RolloutError
 from central_broker.store import FleetStore
+from central_broker.web import WebContext
 from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth
 from kiosk_app.agent.fleet_services import FleetServices, attach_fleet_services, root_keys_dir
 from madoguchi.config.broker import BrokerConfig
@@ -41,6 +44,7 @@ from provisioning.updates.keys import generate_key, load_private_key, load_publi
 from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_pki import device_identity, service_identity
 from tests.fixtures.fleet_signing import catalog_body
+from tests.fixtures.web import make_user, signed_in
 from tests.provisioning_cli import command
 from tests.release_wheels import make_wheel
 
@@ -205,6 +209,8 @@ def test_release_rolls_out_stage_by_stage_and_a_failing_one_rolls_back_and_halts
     endpoint: Endpoint,
     release_key: Path,
     tmp_path: Path,
+    web_context: WebContext,
+    web_client: TestClient,
 ) -> None:
     """GIVEN two kiosks running catalog v61 WHEN release 9.0.0 is rolled out THEN only the test kiosk gets it
     first (downloaded over mTLS, verified, installed after its resident, health-gated), the other after
@@ -308,6 +314,18 @@ def test_release_rolls_out_stage_by_stage_and_a_failing_one_rolls_back_and_halts
         first.services.releases.on_release(ref)
         first.services.releases.wait_idle()
         assert len(first.history("9.0.1")) == 1 and not (first.releases / "pending.json").exists()
+
+    signed_in(web_client, *make_user(web_context, Role.OPERATOR))
+    page = web_client.get("/catalog").text
+    assert "app release 9.0.1" in page and "auto-halt: 1 of 1 kiosks" in page
+    staged = page[page.index('<table id="release-staged"') :]
+    assert (
+        '<tr data-stage="0"><td>test kiosk</td><td>yes</td><td class="num">1</td><td class="num">0</td><td class="num">1</td>'
+        in staged
+    )
+    failures = page[page.index('<table id="release-failures"') :]
+    failures = failures[: failures.index("</table>")]
+    assert first.device_id in failures and "rolled back" in failures and second.device_id not in failures
 
     status_out = subprocess.run(
         command("kiosk", "update", "status", "--data-dir", str(first.data), "--json"),

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from central_broker.accounts import Role
+from central_broker.releases.rollout import FAILED_ACKS
 from central_broker.store import DeviceStatus
 from central_broker.web import WebContext, create_app
 from central_broker.web.context import _templates
@@ -104,6 +105,7 @@ def _used_msgids() -> set[str]:
     for values in (Role, DeviceStatus, ComponentStatus, Severity, OrderStatus):
         used |= {str(v.value) for v in values}
     used |= {"certificate_session", "register_session", "pending", "current", "failed", "running", "halted"}
+    used |= set(FAILED_ACKS)  # release failures shown as badges on the catalog page
     return used
 
 

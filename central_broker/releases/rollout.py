@@ -33,7 +33,7 @@ from central_broker.rollout.staged import (
     StagedRollout,
     rollout_tables,
 )
-from central_broker.store import FleetStore
+from central_broker.store import AckRecord, FleetStore
 from central_broker.store.schema import kiosk_state, metadata
 from central_broker.store.telemetry_schema import kiosk_ack
 from madoguchi.config.broker import BrokerConfig
@@ -42,7 +42,7 @@ from madoguchi.contracts.topics import FLEET_KEYS
 from madoguchi.enrolment import RELEASES_PATH
 from provisioning.updates.bundle import version_key
 
-__all__ = ["FAILED_ACKS", "ReleaseRollout", "release_ref_name"]
+__all__ = ["FAILED_ACKS", "ReleaseRollout", "release_failures", "release_ref_name", "version_sort"]
 
 _logger = logging.getLogger(__name__)
 
@@ -148,6 +148,21 @@ class ReleaseRollout(StagedRollout):
             ):
                 states[device_id] = "current"
         return states
+
+
+def release_failures(store: FleetStore, status: RolloutStatus | None) -> list[AckRecord]:
+    """The latest failed step of each kiosk that failed the rollout's release (for the fleet view)."""
+    if status is None:
+        return []
+    latest: dict[str, AckRecord] = {}
+    for ack in store.acks(ref=release_ref_name(str(status.version))):
+        latest[ack.device_id] = ack
+    return [a for a in latest.values() if a.status in FAILED_ACKS]
+
+
+def version_sort(version: str | None) -> tuple[int, ...]:
+    """Sort key for app versions; anything not MAJOR.MINOR.PATCH sorts first."""
+    return version_key(version) if version and _parses(version) else ()
 
 
 def _parses(version: str) -> bool:

@@ -1,4 +1,4 @@
-"""Operator pages: fleet by branch, one branch, device detail, open alerts, catalog versions and rollout.
+"""Operator pages: fleet by branch, one branch, device detail, open alerts, catalog and app release rollouts.
 
 Each live page has a `/fragment` twin that renders only its changing part; `static/live.js`
 fetches it when `/events` says the fleet changed.
@@ -17,6 +17,7 @@ from fastapi.exceptions import HTTPException
 from starlette.responses import Response
 
 from central_broker.accounts import Role
+from central_broker.releases.rollout import ReleaseRollout, release_failures, version_sort
 from central_broker.rollout.runner import read_status
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.control_pages import COMMAND_LABELS, actions_unavailable
@@ -159,10 +160,15 @@ def router() -> APIRouter:
         states = Counter(r.state for r in rollout)
         versions = Counter(d.catalog_ver for d in ctx.fleet.devices())
         staged = read_status(ctx.fleet)
+        release_staged = ReleaseRollout.read_status(ctx.fleet)
+        apps = Counter(d.app_ver for d in ctx.fleet.devices())
         return page(
             request,
             "catalog.html",
             staged=staged,
+            release_staged=release_staged,
+            release_failures=release_failures(ctx.fleet, release_staged),
+            app_versions=sorted(apps.items(), key=lambda kv: (kv[0] is None, version_sort(kv[0]))),
             catalog=ctx.catalog,
             rollout=rollout,
             states=dict(sorted(states.items())),
