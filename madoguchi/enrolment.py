@@ -11,6 +11,8 @@ from madoguchi.contracts.base import DeviceId
 __all__ = [
     "ENROL_PATH",
     "MIN_PLAUSIBLE_YEAR",
+    "PAIRING_ALPHABET",
+    "PAIRING_CODE_LENGTH",
     "RELEASES_PATH",
     "RENEW_PATH",
     "EnrolRequest",
@@ -18,10 +20,13 @@ __all__ = [
     "Refusal",
     "RefusalCode",
     "RenewRequest",
+    "normalise_code",
 ]
 
 ENROL_PATH = "/v1/enrol"
 RENEW_PATH = "/v1/renew"
+PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+PAIRING_CODE_LENGTH = 10
 RELEASES_PATH = "/v1/releases"  # + "/<sha256>": app release bundles, device certificates only
 # A clock before this year was never set (a Pi 4 has no RTC and boots at its last saved time).
 MIN_PLAUSIBLE_YEAR = 2025
@@ -29,6 +34,12 @@ MIN_PLAUSIBLE_YEAR = 2025
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def normalise_code(code: str) -> str:
+    """A pairing code as stored: capitals, no separators, look-alike letters mapped to digits."""
+    cleaned = code.upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 class RefusalCode(enum.StrEnum):

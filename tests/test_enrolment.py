@@ -22,8 +22,9 @@ from cryptography.x509.oid import NameOID
 from central_broker.enrolment import TokenStore
 from kiosk_app.enrolment import EnrolmentError, enrol
 from kiosk_app.enrolment.identity import csr_pem, new_key
+from kiosk_app.enrolment.pairing import PairingForm
 from madoguchi.config.kiosk import load_kiosk_config
-from madoguchi.enrolment import RENEW_PATH, RefusalCode
+from madoguchi.enrolment import RENEW_PATH, RefusalCode, normalise_code
 from tests.provisioning_cli import command
 from tests.tls_broker import TlsBroker, publish
 
@@ -357,3 +358,36 @@ def test_card_prepared_for_another_fleet_root_is_refused_before_contacting_the_c
     assert "is not the one enrol.json was made for" in result.stderr
     assert token_file.exists()
     assert TokenStore(central.data / "enrolment.db").tokens("jp-131016-k14")[0].used_at is None
+
+
+def test_pairing_form_enrols_with_the_code_typed_on_the_keypad(central: Central, tmp_path: Path) -> None:
+    """GIVEN a pairing code from `enrol-token` WHEN it is typed on the pairing screen's keypad (with a look-alike
+    O for 0, separators ignored) and submitted THEN the kiosk is enrolled under the typed device id; a wrong code
+    is refused with the centre's reason and the form is ready for another try."""
+    issued = central.token("jp-131016-k21")
+    data = tmp_path / "data"
+
+    def pair(device_id: str, code: str) -> str:
+        state = enrol(central.url, data, device_id, central.root, pairing_code=code)
+        return f"{state.device_id} ({state.branch})"
+
+    form = PairingForm(device_id="jp-131016-k21", enrol=pair)
+    for char in "ZZZZZZZZZZ":
+        form.press(char)
+    assert form.submit() and (form.wait() or True)
+    assert form.outcome is not None and not form.outcome.ok
+    assert "not known" in form.outcome.message and form.code == "" and form.active == "code"
+    assert not (data / "identity" / "cert.pem").exists()
+
+    for char in issued["pairing_code"].replace("0", "O") + "-U":
+        form.press(char)  # 'U' is not in the alphabet and the code is full anyway
+    assert form.code == normalise_code(issued["pairing_code"])
+    assert form.submit()
+    form.wait()
+    assert form.outcome is not None and form.outcome.ok, form.outcome
+    assert form.outcome.message == "jp-131016-k21 (本庁舎)"
+    assert (data / "identity" / "cert.pem").is_file()
+    incomplete = PairingForm(device_id="", enrol=pair)
+    assert not incomplete.submit() and "not of the form" in (
+        incomplete.outcome.message if incomplete.outcome else ""
+    )

@@ -89,6 +89,7 @@ def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         KIOSK_ROOT_CA=str(pki.dir / "root" / "root.pem"),
         KIOSK_RELEASE_KEYS=str(work / "keys"),
         KIOSK_NTP_SERVERS="ntp1.city.example ntp2.city.example",
+        KIOSK_ENROL_URL="https://enrol.city.example:8443",
         KIOSK_PAYMENT_USB="0403:6001:A10K5XQ2",
         KIOSK_PRINTER_USB="0416:5011",
         SOURCE_DATE_EPOCH=str(EPOCH),
@@ -128,6 +129,7 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
         "etc/polkit-1/rules.d/62-kiosk-update.rules": 0o644,
         "etc/modprobe.d/kiosk-blacklist-usblp.conf": 0o644,
         "etc/madoguchi/root.pem": 0o644,
+        "etc/madoguchi/kiosk.env": 0o644,
         "etc/madoguchi/release-keys/release-2026.pub": 0o644,
     }
     modes = {name: _mode(rootfs / name) for name in expected if (rootfs / name).exists()}
@@ -175,6 +177,7 @@ def test_dry_run_enables_the_units_and_masks_the_console(rootfs: Path) -> None:
     for wants, unit in [
         ("multi-user.target.wants", "kiosk-ui.service"),
         ("multi-user.target.wants", "kiosk-update.path"),
+        ("multi-user.target.wants", "kiosk-pair.service"),
         ("multi-user.target.wants", "kiosk-enrol.service"),
         ("multi-user.target.wants", "kiosk-overlay.service"),
         ("multi-user.target.wants", "kiosk-data-layout.service"),
@@ -351,6 +354,27 @@ def test_release_installer_runs_when_the_app_hands_over_a_verified_bundle(rootfs
     assert "User=kiosk" in service and "Type=oneshot" in service
     assert "ExecStart=/data/releases/current/venv/bin/kiosk update apply-pending --data-dir /data" in service
     assert PENDING_FILE == "pending.json"
+
+
+def test_pairing_screen_starts_only_on_a_kiosk_without_enrol_json_and_knows_where_to_enrol(
+    rootfs: Path,
+) -> None:
+    """GIVEN the image THEN kiosk-pair.service shows the pairing screen only while the kiosk has no certificate
+    and its card carried no enrol.json, reads the enrolment address the image was built with, runs as the
+    kiosk user, and once paired switches to the read-only root and reboots (kiosk-overlay.service)."""
+    unit = (rootfs / "etc/systemd/system/kiosk-pair.service").read_text()
+    for line in (
+        "ConditionPathExists=!/data/identity/cert.pem",
+        "ConditionPathExists=!/boot/firmware/kiosk/enrol.json",
+        "OnSuccess=kiosk-overlay.service",
+        "EnvironmentFile=-/etc/madoguchi/kiosk.env",
+        "User=kiosk",
+        "ExecStart=/data/releases/current/venv/bin/kiosk pair --data-dir /data --fullscreen",
+    ):
+        assert line in unit, line
+    assert (
+        rootfs / "etc/madoguchi/kiosk.env"
+    ).read_text() == "KIOSK_ENROL_URL=https://enrol.city.example:8443\n"
 
 
 def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_key(rootfs: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from central_broker.pki.x509 import check_name
-from madoguchi.enrolment import RefusalCode
+from madoguchi.enrolment import PAIRING_ALPHABET, PAIRING_CODE_LENGTH, RefusalCode, normalise_code
 from madoguchi.errors import UserError
 from madoguchi.sqlite import connect_durable
 
@@ -23,8 +23,6 @@ __all__ = ["EnrolmentRefused", "IssuedToken", "TokenRecord", "TokenStore", "norm
 T = TypeVar("T")
 
 # Crockford base32: no I, L, O, U, so a code read aloud or typed on a touchscreen is unambiguous.
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CODE_LENGTH = 10
 _DURATION = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 _SCHEMA = """
@@ -78,12 +76,6 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-def normalise_code(code: str) -> str:
-    """A pairing code as stored: capitals, no separators, look-alike letters mapped to digits."""
-    cleaned = code.upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans("OIL", "011"))
-
-
 def _hash(secret: str) -> str:
     # Tokens carry 256 random bits and codes 50, both single use with an expiry: a plain SHA-256 suffices.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -113,7 +105,7 @@ class TokenStore:
             raise UserError("the branch name is empty", "pass --branch with the branch office name")
         created = int(now if now is not None else time.time())
         token = secrets.token_urlsafe(32)
-        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+        code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
         with self._connect() as db:
             db.execute(
                 "INSERT INTO enrol_tokens (token_hash, code_hash, device_id, branch, created_at, expires_at)"

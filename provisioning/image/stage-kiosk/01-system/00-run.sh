@@ -20,6 +20,11 @@ install -D -m 0644 "${files}/conf/60-kiosk-pcscd.rules" "${root}/etc/polkit-1/ru
 install -D -m 0644 "${files}/conf/61-kiosk-reboot.rules" "${root}/etc/polkit-1/rules.d/61-kiosk-reboot.rules"
 install -D -m 0644 "${files}/conf/62-kiosk-update.rules" "${root}/etc/polkit-1/rules.d/62-kiosk-update.rules"
 
+# Where a kiosk without enrol.json pairs (kiosk-pair.service reads KIOSK_ENROL_URL from here).
+install -d -m 0755 "${root}/etc/madoguchi"
+printf 'KIOSK_ENROL_URL=%s\n' "${KIOSK_ENROL_URL:-}" >"${root}/etc/madoguchi/kiosk.env"
+chmod 0644 "${root}/etc/madoguchi/kiosk.env"
+
 # Stable device names: /dev/kiosk/{payment,printer,scanner}.
 install -d -m 0755 "${root}/etc/udev/rules.d"
 "${here}/../../scripts/kiosk-udev-rules.sh" >"${root}/etc/udev/rules.d/70-kiosk-devices.rules"

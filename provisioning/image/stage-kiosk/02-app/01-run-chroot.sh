@@ -21,5 +21,5 @@ printf '{"version": "%s", "requirement": "%s", "source": "image"}\n' "${version}
 	>"${release}/manifest.json"
 
 systemctl enable kiosk-data.service data.mount kiosk-data-layout.service kiosk-enrol.service \
-	kiosk-overlay.service kiosk-ui.service kiosk-update.path kiosk-renew.timer systemd-time-wait-sync.service pcscd.socket
+	kiosk-overlay.service kiosk-ui.service kiosk-pair.service kiosk-update.path kiosk-renew.timer systemd-time-wait-sync.service pcscd.socket
 systemctl mask getty@tty1.service
