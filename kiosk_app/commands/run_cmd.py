@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk_app.agent import FleetAgent, SimulatedDeviceHealth, UnmonitoredDeviceHealth
+from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth, UnmonitoredDeviceHealth
 from kiosk_app.agent.fleet_services import attach_fleet_services, root_keys_dir
 from kiosk_app.agent.health import DeviceHealthProvider
 from kiosk_app.kiosk_main import KioskAssembly, display_available, kivy_environment
@@ -125,7 +125,10 @@ def _mode(args: argparse.Namespace) -> str:
 def _run(args: argparse.Namespace) -> int:
     config, devices = _config(args)
     mode = _mode(args)
-    agent = FleetAgent(config, devices)
+    # The 0–30 s start delay spreads a fleet's statistics after the centre comes back (contract §4.10);
+    # a simulated kiosk on a laptop or in the demo is alone, so it sends at once.
+    options = AgentOptions(drain_start_delay=lambda: 0.0) if args.simulate else None
+    agent = FleetAgent(config, devices, options=options)
     attach_fleet_services(agent)
     notifier = Notifier.from_environment(__version__, ready_file=_ready_file(config))
     status = 0
