@@ -28,13 +28,25 @@ _IDLE = NORMAL.button
 
 
 class PairingScreen(BoxLayout):  # type: ignore[misc]
-    """Title, the two fields (tap one to type into it), the keypad for that field, delete / pair, status."""
+    """Title, the two fields (tap one to type into it), delete / pair, status, and the keypad for the field."""
 
     def __init__(
-        self, form: PairingForm, on_paired: Callable[[], None] = lambda: None, **kwargs: Any
+        self,
+        form: PairingForm,
+        on_paired: Callable[[], None] = lambda: None,
+        landscape: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         register_fonts()
-        super().__init__(orientation="vertical", padding=24, spacing=12, **kwargs)
+        if landscape is None:
+            from kivy.core.window import Window
+
+            landscape = Window.width > Window.height
+        # Portrait (1080x1920): everything above the keypad. Landscape (1280x800): too short for that,
+        # so the form is on the left and the keypad on the right.
+        super().__init__(
+            orientation="horizontal" if landscape else "vertical", padding=24, spacing=16, **kwargs
+        )
         self.form = form
         self._on_paired = on_paired
         self._notified = False
@@ -42,15 +54,16 @@ class PairingScreen(BoxLayout):  # type: ignore[misc]
             Color(*NORMAL.background)
             self._bg = Rectangle(pos=self.pos, size=self.size)
         self.bind(pos=self._redraw, size=self._redraw)
-        self.add_widget(KLabel(text="端末の登録\nPair this kiosk", base_size=48, font_size=48, color=NORMAL.text,
+        info = BoxLayout(orientation="vertical", spacing=12)
+        if not landscape:
+            info.size_hint_y, info.height = None, 140 + 100 + 3 * MIN_TOUCH_PX + 160 + 5 * 12
+        info.add_widget(KLabel(text="端末の登録\nPair this kiosk", font_size=44, color=NORMAL.text,
                                size_hint_y=None, height=140))  # fmt: skip
-        self.add_widget(KLabel(text="センターから伝えられたペアリングコードを入力してください\n"
+        info.add_widget(KLabel(text="センターから伝えられたペアリングコードを入力してください\n"
                                     "Enter the pairing code the centre gave you",
-                               font_size=30, color=NORMAL.text, size_hint_y=None, height=100))  # fmt: skip
-        self.device = self._field("端末ID / Device id", "device")
-        self.code = self._field("ペアリングコード / Pairing code", "code")
-        self.keypad = GridLayout(cols=8, spacing=6)
-        self.add_widget(self.keypad)
+                               font_size=26 if landscape else 30, color=NORMAL.text, size_hint_y=None, height=100))  # fmt: skip
+        self.device = self._field(info, "端末ID / Device id", "device")
+        self.code = self._field(info, "ペアリングコード / Pairing code", "code")
         actions = BoxLayout(size_hint_y=None, height=MIN_TOUCH_PX, spacing=12)
         self.delete = KButton(text="1字消す / Delete", font_size=32, background_color=_IDLE)
         self.delete.bind(on_release=lambda *_a: self._act(form.backspace))
@@ -58,20 +71,23 @@ class PairingScreen(BoxLayout):  # type: ignore[misc]
         self.pair.bind(on_release=lambda *_a: self._act(form.submit))
         actions.add_widget(self.delete)
         actions.add_widget(self.pair)
-        self.add_widget(actions)
-        self.status = KLabel(text="", font_size=30, color=NORMAL.text, size_hint_y=None, height=160)
-        self.add_widget(self.status)
+        info.add_widget(actions)
+        self.status = KLabel(text="", font_size=28, color=NORMAL.text, size_hint_y=None, height=160)
+        info.add_widget(self.status)
+        self.keypad = GridLayout(cols=6 if landscape else 8, spacing=6)
+        self.add_widget(info)
+        self.add_widget(self.keypad)
         self._keys_for = ""
         self.refresh()
         Clock.schedule_interval(lambda _dt: self.refresh(), 0.2)
 
-    def _field(self, title: str, name: str) -> KButton:
+    def _field(self, parent: BoxLayout, title: str, name: str) -> KButton:
         row = BoxLayout(size_hint_y=None, height=MIN_TOUCH_PX, spacing=12)
-        row.add_widget(KLabel(text=title, font_size=30, color=NORMAL.text, size_hint_x=0.4))
-        value = KButton(text="", font_size=44, size_hint_x=0.6)
+        row.add_widget(KLabel(text=title, font_size=28, color=NORMAL.text, size_hint_x=0.4))
+        value = KButton(text="", font_size=40, size_hint_x=0.6)
         value.bind(on_release=lambda *_a: self._act(lambda: setattr(self.form, "active", name)))
         row.add_widget(value)
-        self.add_widget(row)
+        parent.add_widget(row)
         return value
 
     def _act(self, action: Callable[[], object]) -> None:

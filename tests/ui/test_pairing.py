@@ -23,11 +23,13 @@ def test_pairing_screen_types_on_its_keypad_and_shows_why_pairing_failed(ui: Ui,
 
     form = PairingForm(device_id="jp-131016-k0", enrol=pair)
     screen = ui.mount(PairingScreen(form))
+    ui.frames(10)  # let the keypad grid settle before tapping by position
     assert not any(b.text in ("I", "L", "O", "U") for b in screen.keypad.children)
     for char in "7K2QDM9XPA":
         ui.tap(screen.key(char))
     assert screen.code.text == "7K2QD-M9XPA"
     ui.tap(screen.device)
+    ui.frames(10)  # the keypad is rebuilt for the device id
     ui.tap(screen.key("3"))
     assert screen.device.text == "jp-131016-k03" and form.code == "7K2QDM9XPA"
     ui.screenshot("pairing-typed")
