@@ -22,7 +22,12 @@ from kiosk_app.agent.health import DeviceHealthProvider
 from kiosk_app.kiosk_main import KioskAssembly, display_available, kivy_environment
 from kiosk_app.systemd_notify import Notifier
 from madoguchi import __version__
-from madoguchi.config.kiosk import KioskConfig, load_kiosk_config, simulated_kiosk_config
+from madoguchi.config.kiosk import (
+    KioskConfig,
+    identity_common_name,
+    load_kiosk_config,
+    simulated_kiosk_config,
+)
 from madoguchi.errors import UserError
 from madoguchi.signals import stop_on_signals
 
@@ -33,6 +38,11 @@ _logger = logging.getLogger(__name__)
 DEFAULT_SIM_BROKER = "mqtt://127.0.0.1:1883"
 DEFAULT_SIM_DEVICE = "jp-999999-k01"
 RESTART_EXIT_STATUS = 75  # `restart_app` command: systemd (Restart=on-failure) starts the app again
+_IDENTITY_OPTIONS = {
+    "--ca-file": "CA certificate (PEM) the broker's certificate chains to",
+    "--cert-file": "the kiosk's device certificate (PEM, CN = device id)",
+    "--key-file": "the private key (PEM) of that certificate",
+}
 
 
 def default_sim_data_dir() -> Path:
@@ -45,13 +55,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add `run`."""
     run = subparsers.add_parser(
         "run",
-        help="run the kiosk (headless fleet link for now) until Ctrl-C or SIGTERM",
+        help="run the kiosk (touchscreen app and fleet link) until Ctrl-C or SIGTERM",
         description=(
             "Run the kiosk in the foreground: connect to the broker, announce the kiosk online "
             "(birth, will), send health every [health] interval_s and on change, and announce "
-            "a clean shutdown on Ctrl-C or SIGTERM. Headless for now: the touchscreen "
-            "application comes in a later issue. Give --config FILE, or --simulate to run with "
-            "every device emulated."
+            "a clean shutdown on Ctrl-C or SIGTERM. The touchscreen app runs when a display is "
+            "available (--ui on forces it, --ui off runs the fleet link alone; --autopilot plays "
+            "residents without a display). Give --config FILE, or --simulate to run with every "
+            "device emulated; --simulate reaches an mqtts:// fleet broker with an enrolled kiosk's "
+            "--ca-file, --cert-file and --key-file (the device id is the certificate's CN)."
         ),
     )
     run.add_argument("--config", type=Path, help="kiosk TOML file")
@@ -62,7 +74,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--data-dir", type=Path, help=f"with --simulate: data folder (default {default_sim_data_dir()})"
     )
     run.add_argument("--broker", help=f"with --simulate: broker URL (default {DEFAULT_SIM_BROKER})")
-    run.add_argument("--device-id", help=f"with --simulate: device id (default {DEFAULT_SIM_DEVICE})")
+    run.add_argument(
+        "--device-id",
+        help=f"with --simulate: device id (default: the certificate's CN, else {DEFAULT_SIM_DEVICE})",
+    )
+    for option, what in _IDENTITY_OPTIONS.items():
+        run.add_argument(
+            option, type=Path, metavar="FILE", help=f"with --simulate and an mqtts:// --broker: {what}"
+        )
     run.add_argument(
         "--ui",
         choices=("auto", "on", "off"),
@@ -85,19 +104,63 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.set_defaults(func=_run)
 
 
+def _identity(args: argparse.Namespace, broker: str) -> tuple[Path, Path, Path] | None:
+    """The `--ca-file --cert-file --key-file` of `--simulate`: all three (mqtts://) or none (mqtt://)."""
+    given = {option: getattr(args, option[2:].replace("-", "_")) for option in _IDENTITY_OPTIONS}
+    missing = [option for option, value in given.items() if value is None]
+    tls = broker.strip().lower().startswith("mqtts://")
+    if not tls:
+        if len(missing) < len(given):
+            extra = [option for option in given if option not in missing]
+            raise UserError(
+                f"{', '.join(extra)} {'goes' if len(extra) == 1 else 'go'} with an mqtts:// --broker "
+                f"(plaintext {broker} would not use them)",
+                "pass --broker mqtts://HOST:8883, or leave the identity files out",
+            )
+        return None
+    if missing:
+        detail = "; ".join(f"{option} ({_IDENTITY_OPTIONS[option]})" for option in missing)
+        raise UserError(
+            f"--broker {broker} needs the kiosk's enrolled identity; missing: {detail}",
+            "pass --ca-file ca.pem --cert-file cert.pem --key-file key.pem "
+            "(e.g. from /data/identity on an enrolled kiosk)",
+        )
+    for option, value in given.items():
+        if not value.is_file():
+            raise UserError(f"{option} {value}: no such file", f"pass the {_IDENTITY_OPTIONS[option]}")
+    return given["--ca-file"], given["--cert-file"], given["--key-file"]
+
+
 def _config(args: argparse.Namespace) -> tuple[KioskConfig, DeviceHealthProvider]:
     if args.simulate == (args.config is not None):
         raise UserError("give exactly one of --config FILE or --simulate", "e.g. kiosk run --simulate")
     if args.config is not None:
-        if args.data_dir or args.broker or args.device_id:
+        if args.data_dir or args.broker or args.device_id or args.ca_file or args.cert_file or args.key_file:
             raise UserError(
-                "--data-dir, --broker and --device-id go with --simulate", "set them in the config file"
+                "--data-dir, --broker, --device-id, --ca-file, --cert-file and --key-file go with --simulate",
+                "set them in the config file",
             )
         return load_kiosk_config(args.config), UnmonitoredDeviceHealth()
+    broker = args.broker or DEFAULT_SIM_BROKER
+    identity = _identity(args, broker)
+    ca_file, cert_file, key_file = identity or (None, None, None)
+    device_id = args.device_id or DEFAULT_SIM_DEVICE
+    if cert_file is not None:
+        cn = identity_common_name(cert_file, key_file, ca_file=ca_file)
+        device_id = args.device_id or cn
+        if device_id != cn:
+            raise UserError(
+                f"--device-id {device_id} does not match the certificate {cert_file}, which is for "
+                f"{cn} (its CN); the broker would log this kiosk in as {cn} and refuse its topics",
+                f"pass --device-id {cn}, or the identity files enrolled for {device_id}",
+            )
     config = simulated_kiosk_config(
         args.data_dir or default_sim_data_dir(),
-        args.broker or DEFAULT_SIM_BROKER,
-        args.device_id or DEFAULT_SIM_DEVICE,
+        broker,
+        device_id,
+        ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
     )
     return config, SimulatedDeviceHealth(config)
 

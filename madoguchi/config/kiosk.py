@@ -10,6 +10,9 @@ import enum
 import re
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from cryptography.x509.oid import NameOID
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
 from device_drivers.urls import EXAMPLES, DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
@@ -18,6 +21,7 @@ from madoguchi.config.loading import ConfigModel, ConfigPath, load_model, valida
 from madoguchi.config.problems import ConfigValueError, Issue
 from madoguchi.contracts.base import DEVICE_ID_PATTERN, municipality_of
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from madoguchi.errors import ConfigError
 
 __all__ = [
     "HARDWARE_DEVICES",
@@ -30,6 +34,7 @@ __all__ = [
     "Orientation",
     "UiConfig",
     "describe_kiosk",
+    "identity_common_name",
     "load_kiosk_config",
     "simulated_kiosk_config",
     "starting_kiosk_config",
@@ -256,9 +261,20 @@ def simulated_kiosk_config(
 ) -> KioskConfig:
     """The embedded defaults of ``kiosk run --simulate`` and the demo: every device emulated.
 
+    With an ``mqtts://`` broker, `ca_file`, `cert_file` and `key_file` are an enrolled kiosk's
+    identity; the certificate's CN must be `device_id` (the fleet broker logs a client in as its CN).
+
     Raises:
-        ConfigFileError: `broker_url` or `device_id` is not usable.
+        ConfigFileError: `broker_url` or `device_id` is not usable, or an identity file is missing.
+        ConfigError: the certificate is not for `device_id`, or cannot be read with that key.
     """
+    if cert_file is not None and Path(cert_file).is_file():
+        cn = identity_common_name(Path(cert_file), Path(key_file) if key_file is not None else None)
+        if cn != device_id:
+            raise ConfigError(
+                f"the certificate {cert_file} is for {cn} (its CN), not for device id {device_id}",
+                f"use device id {cn}, or the identity files enrolled for {device_id}",
+            )
     broker: dict[str, object] = {"url": broker_url}
     for name, value in (("ca_file", ca_file), ("cert_file", cert_file), ("key_file", key_file)):
         if value is not None:
@@ -273,6 +289,53 @@ def simulated_kiosk_config(
         "devices": {kind.value: url for kind, url in SIMULATED_DEVICES.items()},
     }
     return validate_model(KioskConfig, data, source="simulated defaults")
+
+
+def identity_common_name(
+    cert_file: Path, key_file: Path | None = None, *, ca_file: Path | None = None
+) -> str:
+    """The CN (device id) of the first certificate in a PEM file; with `key_file`, also check it is that
+    certificate's (unencrypted PEM) private key; with `ca_file`, that it holds PEM certificates.
+
+    Raises:
+        ConfigError: a file cannot be read, is not PEM, the certificate has no CN, or the key is another.
+    """
+    if ca_file is not None:
+        try:
+            x509.load_pem_x509_certificates(Path(ca_file).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot read a PEM CA certificate from {ca_file}: {exc}",
+                "pass the fleet CA certificate written at enrolment (e.g. /data/identity/ca.pem)",
+            ) from None
+    try:
+        cert = x509.load_pem_x509_certificates(Path(cert_file).read_bytes())[0]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read a PEM certificate from {cert_file}: {exc}",
+            "pass the device certificate written at enrolment (e.g. /data/identity/cert.pem)",
+        ) from None
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        raise ConfigError(
+            f"the certificate {cert_file} has no CN", "pass a device certificate (its CN is the device id)"
+        )
+    cn = names[0].value
+    cn = cn.decode() if isinstance(cn, bytes) else cn
+    if key_file is not None:
+        try:
+            key = load_pem_private_key(Path(key_file).read_bytes(), password=None)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"cannot read an unencrypted PEM private key from {key_file}: {exc}",
+                "pass the key written at enrolment (e.g. /data/identity/key.pem)",
+            ) from None
+        if key.public_key() != cert.public_key():
+            raise ConfigError(
+                f"the key {key_file} is not the key of the certificate {cert_file}",
+                "pass the key and certificate of the same enrolment",
+            )
+    return cn
 
 
 def starting_kiosk_config(
