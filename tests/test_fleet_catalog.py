@@ -15,11 +15,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.broker import MosquittoBroker
 from central_broker.catalog_push import SigningKeys, body_topic, build_release
+from central_broker.catalog_push.desired import desired_messages
 from central_broker.catalog_push.publisher import Outgoing
 from central_broker.ingest import Ingest
 from central_broker.store import FleetStore, RolloutRecord
-from madoguchi.contracts.signed import KeysDocument, PayloadType, sign
-from madoguchi.contracts.topics import FLEET_KEYS, Down, down
+from madoguchi.contracts.signed import DesiredDocument, KeysDocument, PayloadType, sign
+from madoguchi.contracts.topics import FLEET_KEYS
 from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_signing import catalog_body, publish, trusting_agent
 
@@ -33,11 +34,20 @@ def _statuses(store: FleetStore, dev: str, ref: str) -> list[str]:
 def _release_messages(
     keys: SigningKeys, dev: str, version: int, **kwargs: float
 ) -> tuple[str, list[Outgoing]]:
-    release = build_release(catalog_body(version), keys.catalog_key(), **kwargs)
+    return _signed_release_messages(keys.catalog_key(), keys, dev, version, **kwargs)
+
+
+def _signed_release_messages(
+    key: Ed25519PrivateKey, keys: SigningKeys, dev: str, version: int, **kwargs: float
+) -> tuple[str, list[Outgoing]]:
+    """Keys, body and `dev`'s desired document for catalog `version`, signed with `key`."""
+    release = build_release(catalog_body(version), key, **kwargs)
+    document = DesiredDocument.from_bytes(release.desired.body())
+    desired = desired_messages(None, [dev], key, document.expires, catalog=document.catalog)
     return release.sha256, [
         Outgoing(FLEET_KEYS, keys.keys_document().to_bytes()),
         Outgoing(body_topic(release.sha256), release.body),
-        Outgoing(down(dev, Down.DESIRED), release.desired.to_bytes()),
+        *(Outgoing(topic, payload) for topic, payload in desired.items()),
     ]
 
 
@@ -101,9 +111,8 @@ def test_bad_updates_are_refused_keeping_the_last_good_catalog_and_raising_an_al
             wait_for(lambda: any(a.alert_id == "catalog-update" for a in central_store.alerts(device_id=dev)),
                      "catalog alert at the centre")  # fmt: skip
 
-        forged = build_release(catalog_body(11), Ed25519PrivateKey.generate())
-        publish(mosquitto, Outgoing(body_topic(forged.sha256), forged.body),
-                Outgoing(down(dev, Down.DESIRED), forged.desired.to_bytes()))  # fmt: skip
+        _, forged = _signed_release_messages(Ed25519PrivateKey.generate(), signing_keys, dev, 11)
+        publish(mosquitto, *forged[1:])
         refused("unknown", "REJECTED", "no valid signature by a current key")
 
         _, messages = _release_messages(signing_keys, dev, 9)

@@ -435,7 +435,9 @@ def test_kiosk_refuses_a_tampered_foreign_or_older_release_and_keeps_what_it_run
         topic = down(kiosk.device_id, Down.DESIRED)
         publish_documents(catalog_broker, [Outgoing(FLEET_KEYS, signing_keys.keys_document().to_bytes())])
         for ref, status, reason in cases:
-            document = DesiredDocument(release=ref, expires=int((time.time() + 3600) * 1000))
+            document = DesiredDocument(
+                device=kiosk.device_id, release=ref, expires=int((time.time() + 3600) * 1000)
+            )
             envelope = sign(PayloadType.DESIRED, document.to_bytes(), signing_keys.catalog_key())
             publish_documents(catalog_broker, [Outgoing(topic, envelope.to_bytes())])
             wait_for(lambda r=ref, s=status: s in statuses(central_store, kiosk.device_id, r.version), f"{status} for {ref.version}")  # fmt: skip

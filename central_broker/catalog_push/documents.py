@@ -56,7 +56,7 @@ class CatalogRelease:
     body: bytes
     sha256: str
     manifest: Envelope
-    desired: Envelope
+    desired: Envelope  # template naming no device (kiosks refuse it): publish `desired_messages` instead
     signed_at: float  # epoch seconds the documents were signed (the re-signing clock starts here)
 
     @property
@@ -100,7 +100,8 @@ def sign_catalog_documents(
 
     Signing the same release again later gives documents with a later expiry only: a kiosk already
     running it ignores the new desired document (same version and hash), a kiosk that was offline can
-    still install it.
+    still install it. The desired document here is a template that names no device, so kiosks refuse
+    it: what goes to each kiosk's `down/desired` comes from `desired.desired_messages`, addressed to it.
     """
     expires = int((now + lifetime_s) * 1000)
     manifest = ManifestDocument(

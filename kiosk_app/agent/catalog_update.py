@@ -1,12 +1,15 @@
 """Apply signed catalog updates on the kiosk (contract §5), reporting each step on `up/ack`.
 
-Verify order: payload type → signature by a current `catalog` key (from `fleet/keys`) → version
-above the installed one → not expired (once the clock is synced) → body length ≤ the signed
-length → exact length → sha256 → catalog valid → atomic swap (`CatalogInstall`) → version
-persisted → APPLIED. Any failure keeps the running catalog, answers REJECTED (the document) or
-FAILED (the body) and raises the `catalog-update` alert; an APPLIED update clears it. Catalogs
-are applied only while the app is idle (between citizen transactions): WAITING_IDLE until then.
-The body arrives by hash on the retained topic named by `url` (`mqtt:kiosk/v1/fleet/catalog/body/…`).
+Verify order: payload type → signature by a current `catalog` key (from `fleet/keys`) → the
+document names this kiosk (`device`; a copy of another kiosk's document, or one naming no device,
+is refused and its release not followed) → version above the installed one → not expired (once
+the clock is synced) → body length ≤ the signed length → exact length → sha256 → catalog valid →
+same version as signed → the catalog's municipality is the kiosk's (from its device id) → atomic
+swap (`CatalogInstall`) → version persisted → APPLIED. Any failure keeps the running catalog,
+answers REJECTED (the document) or FAILED (the body) and raises the `catalog-update` alert; an
+APPLIED update clears it. Catalogs are applied only while the app is idle (between citizen
+transactions): WAITING_IDLE until then. The body arrives by hash on the retained topic named by
+`url` (`mqtt:kiosk/v1/fleet/catalog/body/…`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from kiosk_app.agent.catalog_install import CatalogInstall, InstalledCatalog
 from kiosk_app.agent.telemetry import Telemetry
 from kiosk_app.agent.trust import TrustStore
-from madoguchi.contracts.base import ContractError
+from madoguchi.contracts.base import ContractError, municipality_of
 from madoguchi.contracts.catalog import CatalogInvalid, parse_catalog
 from madoguchi.contracts.messages import AckMessage, CatalogAckStatus, Severity
 from madoguchi.contracts.signed import CatalogRef, DesiredDocument, Envelope, PayloadType, ReleaseRef, verify
@@ -47,7 +50,8 @@ class CatalogUpdater:
         clock / clock_synced: expiry is enforced only once the clock is synced.
         idle: whether the app is between citizen transactions.
         on_applied: called after a catalog is installed (the agent re-announces its versions).
-        on_release: called with the app release a verified, unexpired desired document names.
+        on_release: called with the app release a verified, unexpired desired document for this
+            kiosk names.
     """
 
     def __init__(
@@ -134,6 +138,15 @@ class CatalogUpdater:
             except ContractError as exc:
                 self._refuse("unknown", CatalogAckStatus.REJECTED, f"desired document refused: {exc}")
                 return
+            if desired.device != self.device_id:
+                whose = (
+                    "names no device: upgrade the centre"
+                    if desired.device is None
+                    else f"is for {desired.device}, not this kiosk"
+                )
+                self._refuse(desired.catalog or "unknown", CatalogAckStatus.REJECTED,
+                             f"desired document refused: it {whose}")  # fmt: skip
+                return
             expired = self._clock_synced() and desired.expires < self._clock() * 1000
             if desired.release is not None and not expired:
                 self._on_release(desired.release)
@@ -194,6 +207,11 @@ class CatalogUpdater:
             if catalog.version != ref.version:
                 self._refuse(ref, CatalogAckStatus.FAILED,
                              f"body says version {catalog.version}, the signed document {ref.version}")  # fmt: skip
+                return
+            city = municipality_of(self.device_id)
+            if city is not None and catalog.municipality.code != city:
+                self._refuse(ref, CatalogAckStatus.FAILED,
+                             f"catalog is for municipality {catalog.municipality.code}; this kiosk is in {city}")  # fmt: skip
                 return
             self._ack(ref, CatalogAckStatus.VERIFIED, "")
             self._verified = (ref, body)

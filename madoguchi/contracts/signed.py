@@ -173,9 +173,15 @@ class DesiredDocument(Message):
     """`down/desired` (retained, per device): the catalog and the app release this device should run.
 
     Either may be absent (a kiosk enrolled before any catalog was published can still be told its
-    release), never both.
+    release), never both. `device` binds the signed document to one kiosk: the centre always sets it,
+    and a kiosk refuses a document that names no device or another one (a validly signed document
+    copied onto its topic).
     """
 
+    device: DeviceId | None = Field(
+        default=None,
+        description="the device this document is for; kiosks refuse it when absent or not theirs",
+    )
     catalog: CatalogRef | None = None
     release: ReleaseRef | None = None
     expires: int = Field(ge=0)
