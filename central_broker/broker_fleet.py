@@ -10,14 +10,19 @@
   - the **service listener** (default 8884): service CA chain and CRL, certificate CN as user
     name (`svc-ingest`, `svc-catalog`, `svc-rpc`; client ids stay free so several ingest workers
     can connect), `acl_file acl-services.conf`;
-  - optionally a **loopback** plaintext listener on 127.0.0.1 for services on the broker host;
+  - optionally (`loopback_port`, development) a **loopback** plaintext listener on 127.0.0.1,
+    anonymous and read-only (`acl-loopback.conf`: `topic read kiosk/v1/#`): a local process can
+    watch the fleet but cannot forge fleet documents or impersonate kiosks; services publish
+    only through the service listener with their own certificates;
 - `acl-devices.conf`: a `topic deny #` block per revoked device first, then the device patterns;
 - `acl-services.conf`: one `user` block per service;
 - `tls/`: copies of the CA chains, CRLs and the broker's certificate and key, readable by the
   `mosquitto` user (Mosquitto drops root before it loads them).
 
-Revocation (`revoke_device`): add the deny block, SIGHUP (ACLs reload at once), refresh the CRL
-copy, which Mosquitto reads only at start (#35, #524, #2916): restart in the next window.
+Revocation (`revoke_device`): add the deny block, copy the CRLs (`install_crls`), SIGHUP: Mosquitto
+2.0.11 re-reads the ACL file and the CRL files on SIGHUP (tested; the reference's "CRL only at start"
+does not hold for 2.0.11). The daily CRL refresh (`kiosk-central ca crl --broker-dir`) installs the
+new CRLs the same way.
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ __all__ = [
     "SERVICE_PORT",
     "FleetBroker",
     "FleetTlsFiles",
+    "broker_crls",
     "device_acl",
+    "install_crls",
     "read_revoked",
     "revoke_device",
     "service_acl",
@@ -63,9 +70,15 @@ SERVICES: dict[str, tuple[tuple[str, str], ...]] = {
         ("readwrite", f"{PREFIX}/fleet/keys"),
         ("readwrite", f"{PREFIX}/fleet/control"),
     ),
-    "svc-rpc": (("read", f"{PREFIX}/d/+/up/rpc"), ("write", f"{PREFIX}/d/+/down/rpc")),
+    "svc-rpc": (
+        ("read", f"{PREFIX}/d/+/up/rpc"),
+        ("write", f"{PREFIX}/d/+/down/rpc"),
+        ("read", f"{PREFIX}/fleet/control"),  # issuance refuses sessions the kill switch suspends
+    ),
 }
 _REVOKED_FILE = "revoked-devices.txt"
+# Anonymous loopback listener: read only, so a local process cannot forge documents or kiosks.
+_LOOPBACK_ACL = f"# Anonymous, read-only: watch the fleet; publish over mTLS.\ntopic read {PREFIX}/#\n"
 
 
 @dataclass(frozen=True)
@@ -170,7 +183,7 @@ def write_fleet_config(
         device_port: mTLS port for kiosks.
         service_port: mTLS port for central services.
         bind: address to listen on (None = all interfaces; tests use 127.0.0.1).
-        loopback_port: also a plaintext listener on 127.0.0.1 (services on this host only).
+        loopback_port: also an anonymous, read-only plaintext listener on 127.0.0.1 (watching only).
         persistence_dir: keep sessions and retained messages there (production); None = memory.
         max_packet_size: largest MQTT packet accepted.
         user: Mosquitto's `user` option (None = its default, drop to `mosquitto`).
@@ -227,10 +240,10 @@ def write_fleet_config(
         f"acl_file {(out / 'acl-services.conf').resolve()}",
     ]
     if loopback_port is not None:
-        (out / "acl-loopback.conf").write_text(f"topic readwrite {PREFIX}/#\n", encoding="utf-8")
+        (out / "acl-loopback.conf").write_text(_LOOPBACK_ACL, encoding="utf-8")
         lines += [
             "",
-            "# Plaintext for services on this host only.",
+            "# Plaintext on this host, anonymous and read-only: watch only; services publish over mTLS.",
             f"listener {loopback_port} {LOOPBACK}",
             "allow_anonymous true",
             f"acl_file {(out / 'acl-loopback.conf').resolve()}",
@@ -240,10 +253,38 @@ def write_fleet_config(
     return path
 
 
-def revoke_device(out: Path, device_id: str, files: FleetTlsFiles | None = None) -> list[str]:
-    """Deny a device in `out`'s ACL (and refresh the CRL copy); returns every revoked device id.
+def install_crls(out: Path, files: FleetTlsFiles) -> list[Path]:
+    """Copy the device and service CAs' current CRLs to the paths `out/mosquitto.conf` names.
 
-    Send SIGHUP to Mosquitto afterwards (the ACL reloads at once); the CRL is read at the next start.
+    Mosquitto (2.0.11 tested) reads them again on SIGHUP, for the next handshakes; without this copy
+    the broker keeps the CRL it was configured with, and once that CRL's nextUpdate passes every
+    kiosk's handshake is refused ("certificate verify failed").
+
+    Raises:
+        BrokerError: `out` holds no fleet broker configuration.
+    """
+    tls = out / "tls"
+    if not (out / "mosquitto.conf").is_file() or not tls.is_dir():
+        raise BrokerError(
+            f"{out} holds no fleet broker configuration",
+            "give the folder `kiosk-central broker config --pki` wrote",
+        )
+    return [
+        _copy(files.device_crl, tls / "device-ca-crl.pem"),
+        _copy(files.service_crl, tls / "service-ca-crl.pem"),
+    ]
+
+
+def broker_crls(out: Path) -> dict[str, Path]:
+    """The CRL copies the fleet broker in `out` reads, by CA."""
+    return {"device-ca": out / "tls" / "device-ca-crl.pem", "service-ca": out / "tls" / "service-ca-crl.pem"}
+
+
+def revoke_device(out: Path, device_id: str, files: FleetTlsFiles | None = None) -> list[str]:
+    """Deny a device in `out`'s ACL (and install the current CRLs); returns every revoked device id.
+
+    Send SIGHUP to Mosquitto afterwards: the ACL and the CRLs are read again at once, so the device's
+    messages stop on its open connection and its next TLS handshake is refused.
     """
     check_name(device_id)
     revoked = read_revoked(out)
@@ -252,7 +293,7 @@ def revoke_device(out: Path, device_id: str, files: FleetTlsFiles | None = None)
         (out / _REVOKED_FILE).write_text("\n".join(revoked) + "\n", encoding="utf-8")
     (out / "acl-devices.conf").write_text(device_acl(revoked), encoding="utf-8")
     if files is not None:
-        _copy(files.device_crl, out / "tls" / "device-ca-crl.pem")
+        install_crls(out, files)
     _logger.info("device %s denied in %s", device_id, out)
     return revoked
 
@@ -261,7 +302,7 @@ class FleetBroker(MosquittoBroker):
     """Mosquitto with the production listeners on loopback ports (tests, benchmarks).
 
     `port` is the device listener; `service_port` the service listener; `loopback_port` the
-    plaintext one (when `loopback=True`).
+    read-only plaintext one (when `loopback=True`).
     """
 
     def __init__(

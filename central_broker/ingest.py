@@ -45,7 +45,7 @@ class Ingest:
 
     Args:
         store: where presence and health go.
-        broker: the `[broker]` section (service identity for mqtts).
+        broker: how to reach the broker as svc-ingest (`CentralConfig.broker_for("ingest")`).
         group: shared-subscription group name.
         clock: seconds since the Unix epoch.
     """

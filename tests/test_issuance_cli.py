@@ -104,7 +104,12 @@ def test_kill_switch_command_stops_and_resumes_a_city(
     env, _ = issuance_server
     key_path = tmp_path / "control.pem"
     key_path.write_bytes(env.control_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-    base = ["issuance", "kill-switch", "--broker", mosquitto.url, "--signing-key", str(key_path)]
+    config = tmp_path / "central.toml"
+    config.write_text(
+        f'[central]\ndata_dir = "{tmp_path}"\nstore_url = "sqlite:///{tmp_path / "central.db"}"\n'
+        f'[broker]\nurl = "{mosquitto.url}"\n'
+    )
+    base = ["issuance", "kill-switch", "--config", str(config), "--signing-key", str(key_path), "--wait", "0"]
     try:
         assert main([*base[:2], "on", *base[2:], "--municipality", "999999", "--message", "停止中"]) == 0
         deadline = time.monotonic() + 5

@@ -355,7 +355,7 @@ def test_operator_sends_a_confirmed_command_and_sees_it_done(
 ) -> None:
     """GIVEN a kiosk that trusts the centre's keys WHEN an operator sends "maintenance on" and confirms
     THEN the kiosk runs it and the device page shows ACCEPTED then DONE without a reload."""
-    web_server.ctx.actions = FleetActions(BrokerConfig(url=mosquitto.url), signing_keys.dir)
+    web_server.ctx.actions = FleetActions(BrokerConfig(url=mosquitto.url), signing_keys.dir, central_store)
     device = new_device_id()
     with trusting_agent(mosquitto, signing_keys, tmp_path / "k", device) as (agent, _services):
         publish(mosquitto, Outgoing(FLEET_KEYS, signing_keys.keys_document().to_bytes()))
@@ -386,12 +386,17 @@ def test_operator_suspends_issuance_for_a_city_with_the_kill_switch(
     page: Page,
     web_server: RunningWeb,
     private_mosquitto: MosquittoBroker,
+    ingest_for: Callable[[MosquittoBroker], Ingest],
     signing_keys: SigningKeys,
     tmp_path: Path,
 ) -> None:
     """GIVEN a kiosk of city C WHEN an operator suspends issuance for C and confirms THEN the kiosk reports
-    issuance suspended with the operator's message, and the page shows C suspended."""
-    web_server.ctx.actions = FleetActions(BrokerConfig(url=private_mosquitto.url), signing_keys.dir)
+    issuance suspended with the operator's message, and the page shows C suspended and, live, that the
+    kiosk applied it (by what the kiosk reported)."""
+    ingest_for(private_mosquitto)
+    web_server.ctx.actions = FleetActions(
+        BrokerConfig(url=private_mosquitto.url), signing_keys.dir, web_server.ctx.fleet
+    )
     device = new_device_id()
     city = device.split("-")[1]
     with trusting_agent(private_mosquitto, signing_keys, tmp_path / "k", device) as (_agent, services):
@@ -415,3 +420,5 @@ def test_operator_suspends_issuance_for_a_city_with_the_kill_switch(
         suspension = services.kill_switch.suspension("issuance")
         assert suspension.suspended and suspension.message["ja"] == "点検のため停止中"
         assert not services.kill_switch.suspension("payment").suspended
+        page.wait_for_selector("#control-confirmation[data-confirmed=yes]", timeout=15_000)
+        assert "1 of 1" in page.inner_text("#control-confirmation")

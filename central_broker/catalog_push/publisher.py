@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,14 @@ from madoguchi.contracts.topics import FLEET_CATALOG_MANIFEST, FLEET_KEYS
 from madoguchi.errors import UserError
 from madoguchi.mqtt_client import make_client, reason_text
 
-__all__ = ["Outgoing", "PublishResult", "publish_documents", "publish_release", "record_signing"]
+__all__ = [
+    "Outgoing",
+    "PublishResult",
+    "fleet_keys_payload",
+    "publish_documents",
+    "publish_release",
+    "record_signing",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -53,8 +61,17 @@ class PublishResult:
     messages: int
 
 
-def publish_documents(broker: BrokerConfig, messages: Sequence[Outgoing], *, timeout: float = 20.0) -> None:
+def publish_documents(
+    broker: BrokerConfig,
+    messages: Sequence[Outgoing],
+    *,
+    store: FleetStore | None = None,
+    timeout: float = 20.0,
+) -> None:
     """Connect as a service, publish every message with QoS 1, wait for each PUBACK, disconnect.
+
+    With `store`, the retained messages are then kept in the centre's durable copy
+    (`FleetStore.record_retained`), which the centre publishes again after a broker restart.
 
     Raises:
         UserError: the broker refused or did not answer in time.
@@ -95,6 +112,8 @@ def publish_documents(broker: BrokerConfig, messages: Sequence[Outgoing], *, tim
     finally:
         client.disconnect()
         client.loop_stop()
+    if store is not None:
+        store.record_retained((m.topic, m.payload) for m in messages if m.retain)
 
 
 def _expiry(seconds: int | None) -> Properties | None:
@@ -126,6 +145,27 @@ def record_signing(store: FleetStore, release: CatalogRelease | None, keys_envel
         )
 
 
+def fleet_keys_payload(keys: SigningKeys, store: FleetStore | None) -> tuple[bytes, Envelope | None]:
+    """The `fleet/keys` document to publish with a catalog, and the envelope when it was signed now.
+
+    The root key is needed only when the keys document must change: none was published yet, the
+    published one does not list the current catalog key for every role, or it is within
+    `KEYS_RENEW_S` of its expiry. Otherwise the published document goes out again as it is, so
+    publishing catalogs needs only the online catalog key and the root key can stay offline.
+
+    Raises:
+        UserError: the keys document must be signed and the root key is not at hand.
+    """
+    published = store.retained_document(FLEET_KEYS) if store is not None else None
+    reason = keys.keys_resign_reason(published)
+    if reason is None and published is not None:
+        return published, None
+    keys.require_root_key(reason or "fleet/keys must be signed")
+    previous = KeysDocument.from_bytes(Envelope.from_bytes(published).body()).version if published else 0
+    envelope = keys.keys_document(version=max(int(time.time()), previous + 1))
+    return envelope.to_bytes(), envelope
+
+
 def publish_release(
     broker: BrokerConfig,
     keys: SigningKeys,
@@ -139,9 +179,9 @@ def publish_release(
             f"no kiosk to send catalog version {release.version} to",
             "name them with --devices, or let the kiosks connect once so the store knows them",
         )
-    keys_envelope = keys.keys_document()
+    keys_payload, keys_envelope = fleet_keys_payload(keys, store)
     messages = [
-        Outgoing(FLEET_KEYS, keys_envelope.to_bytes()),
+        Outgoing(FLEET_KEYS, keys_payload),
         Outgoing(body_topic(release.sha256), release.body),
         Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()),
     ]
@@ -151,7 +191,7 @@ def publish_release(
         catalog=catalog,
     )  # fmt: skip
     messages += [Outgoing(topic, payload) for topic, payload in desired.items()]
-    publish_documents(broker, messages)
+    publish_documents(broker, messages, store=store)
     if store is not None:
         store.record_desired(list(device_ids), release.version, release.sha256)
         record_signing(store, release, keys_envelope)

@@ -149,7 +149,7 @@ def refresh_documents(
         desired_count += len(documents)
 
     if messages:
-        publish_documents(broker, messages)
+        publish_documents(broker, messages, store=store)
         store.touch_release_desired(d for d in releases if d in covered or d in stale)
         for record in signed:
             store.record_signed(record)

@@ -77,10 +77,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     config.add_argument(
         "--loopback-port",
         type=_port,
-        help="with --pki: also a plaintext listener on 127.0.0.1 for local services",
+        help="with --pki: also an anonymous plaintext listener on 127.0.0.1, read-only on kiosk/v1/# "
+        "(watching, development); off by default; services publish over the mTLS service listener",
     )
     config.add_argument(
-        "--persist", action="store_true", help="keep sessions and retained messages in OUT/persistence/"
+        "--persist",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep sessions and retained messages in OUT/persistence/ (default: on with --pki, off without)",
     )
     add_json_flag(config)
     config.set_defaults(func=_config)
@@ -88,9 +92,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "revoke",
         help="deny a device on the fleet broker (after `kiosk-central ca revoke`)",
         description=(
-            "Add a deny block for DEVICE to OUT/acl-devices.conf, refresh the CRL copy from --pki, and "
-            "send SIGHUP to Mosquitto (--pid) so the ACL reloads at once. Mosquitto reads the CRL only "
-            "at start: restart it in the next maintenance window to refuse the device's TLS handshake."
+            "Add a deny block for DEVICE to OUT/acl-devices.conf, install the current CRLs from --pki, and "
+            "send SIGHUP to Mosquitto (--pid): it re-reads the ACL and the CRLs at once (Mosquitto 2.0.11), "
+            "so the device's messages stop on its open connection and its next TLS handshake is refused."
         ),
     )
     revoke.add_argument("device_id", help="device id, e.g. jp-131016-k03")
@@ -113,7 +117,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _config(args: argparse.Namespace) -> int:
-    persistence = args.out / "persistence" if args.persist else None
+    persist = args.persist if args.persist is not None else args.pki is not None
+    persistence = args.out / "persistence" if persist else None
     if args.pki is not None:
         return _fleet_config(args, persistence)
     args.port = args.port or 1883
@@ -188,9 +193,11 @@ def _revoke(args: argparse.Namespace) -> int:
         "reloaded": reloaded,
         "crl_copied": files is not None,
     }
-    next_step = "restart Mosquitto in the next window so it reads the new CRL"
-    if not reloaded:
-        next_step = "send SIGHUP to Mosquitto now (kill -HUP <pid>), then " + next_step
+    next_step = (
+        "the broker reloaded the ACL and CRLs"
+        if reloaded
+        else ("send SIGHUP to Mosquitto now (kill -HUP <pid> or systemctl reload mosquitto) to apply it")
+    )
     emit(result, args.json, f"{args.device_id} denied in {args.out / 'acl-devices.conf'}; {next_step}")
     return 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys, build_release, publish_release
 from central_broker.catalog_push.refresh import refresh_documents
+from central_broker.catalog_push.retained import republish_retained
 from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.config.central import CentralConfig, load_central_config
@@ -32,7 +33,7 @@ def _keys_dir(args: argparse.Namespace, config: CentralConfig | None) -> Path:
         return Path(args.keys)
     if config is None:
         raise UserError("give --keys DIR", "the folder `kiosk-central catalog keys` created")
-    return config.central.data_dir / "signing"
+    return config.signing_dir
 
 
 def add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,23 +71,39 @@ def add_publish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser = sub.add_parser(
         "publish",
         help="validate, sign and publish a catalog to kiosks",
-        description="Validate FILE, sign it (Ed25519 catalog key; the root key signs fleet/keys) and publish "
-        "it retained. Without --devices it goes to every kiosk in the store whose device id carries the "
-        "catalog's municipality code.",
+        description="Validate FILE, sign it with the online catalog key and publish it retained. Without "
+        "--devices it goes to every kiosk in the store whose device id carries the catalog's municipality "
+        "code. The root-signed fleet/keys already published goes out again unchanged; only when it must "
+        "change (first publish, a new catalog key, or less than 30 days before it expires) is the root "
+        "key needed: give --root-key where the offline root key is kept.",
     )
     parser.add_argument("file", type=Path, help="catalog JSON file")
     parser.add_argument(
         "--devices", nargs="+", metavar="ID", help="kiosk device ids (default: the municipality's)"
     )
     _config_option(parser)
-    parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        help="signing key folder (default [web] signing_keys_dir, else <data_dir>/signing)",
+    )
+    parser.add_argument(
+        "--root-key", type=Path, help="root key file, only when fleet/keys must be signed (see above)"
+    )
     add_json_flag(parser)
     parser.set_defaults(func=_publish)
 
 
+def _root_key(args: argparse.Namespace) -> Path | None:
+    root_key: Path | None = args.root_key
+    if root_key is not None and not root_key.is_file():
+        raise UserError(f"no root key at {root_key}", "give the path of root.key")
+    return root_key
+
+
 def _publish(args: argparse.Namespace) -> int:
     config = load_central_config(args.config)
-    keys = SigningKeys(_keys_dir(args, config))
+    keys = SigningKeys(_keys_dir(args, config), root_key=_root_key(args))
     try:
         body = args.file.read_bytes()
     except OSError as exc:
@@ -99,7 +116,7 @@ def _publish(args: argparse.Namespace) -> int:
             for d in store.devices()
             if municipality_of(d.device_id) == release.catalog.municipality.code
         ]
-        result = publish_release(config.broker, keys, release, devices, store)
+        result = publish_release(config.broker_for("catalog"), keys, release, devices, store)
     finally:
         store.close()
     data = {
@@ -159,12 +176,17 @@ def add_refresh(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="re-sign and re-publish catalog documents and fleet/keys before they expire",
         description="Sign again, with a later expiry, every retained catalog manifest and down/desired "
         "document past half of its 14-day lifetime (same version and hash: kiosks running it do "
-        "nothing), and fleet/keys past half of its year when the root key is at hand. "
+        "nothing), and fleet/keys past half of its year when the root key is at hand; then publish every "
+        "retained fleet document the centre keeps again (restores them after a broker lost them). "
         "`kiosk-central serve` does this every hour when [web] signing_keys_dir is set; run this "
         "command from a timer otherwise, and with --root-key where the root key is kept offline.",
     )
     _config_option(parser)
-    parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        help="signing key folder (default [web] signing_keys_dir, else <data_dir>/signing)",
+    )
     parser.add_argument("--root-key", type=Path, help="root key file when it is not in the key folder")
     parser.add_argument("--force", action="store_true", help="re-sign everything now, due or not")
     add_json_flag(parser)
@@ -173,18 +195,19 @@ def add_refresh(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _refresh(args: argparse.Namespace) -> int:
     config = load_central_config(args.config)
-    if args.root_key is not None and not args.root_key.is_file():
-        raise UserError(f"no root key at {args.root_key}", "give the path of root.key")
-    keys = SigningKeys(_keys_dir(args, config), root_key=args.root_key)
+    keys = SigningKeys(_keys_dir(args, config), root_key=_root_key(args))
     store = open_store(config.central.store_url)
+    broker = config.broker_for("catalog")
     try:
-        report = refresh_documents(config.broker, keys, store, force=args.force)
+        report = refresh_documents(broker, keys, store, force=args.force)
+        republished = republish_retained(broker, store)
     finally:
         store.close()
     versions = ", ".join(str(v) for v in report.catalogs) or "none"
     text = f"catalog versions re-signed: {versions} ({report.desired} kiosk documents)"
+    text += f"; {republished} retained document(s) published again"
     if report.keys_version is not None:
         text += f"; fleet/keys re-signed as version {report.keys_version}"
     text += "".join(f"\nwarning: {w}" for w in report.warnings)
-    emit(report.to_dict(), args.json, text)
+    emit({**report.to_dict(), "republished": republished}, args.json, text)
     return 0

@@ -33,7 +33,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("device_id", help="kiosk device id, e.g. jp-131016-k03")
     parser.add_argument("op", choices=_OPS, help="operation")
     parser.add_argument("--config", type=Path, required=True, help="central TOML file")
-    parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        help="signing key folder (default [web] signing_keys_dir, else <data_dir>/signing)",
+    )
     parser.add_argument(
         "--ttl", type=int, default=DEFAULT_COMMAND_TTL_S, help="seconds the command stays valid"
     )
@@ -46,9 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _command(args: argparse.Namespace) -> int:
     config = load_central_config(args.config)
-    keys = SigningKeys(args.keys or config.central.data_dir / "signing")
+    keys = SigningKeys(args.keys or config.signing_dir)
     command, message = command_message(keys, args.device_id, CommandOp(args.op), ttl_s=args.ttl)
-    publish_documents(config.broker, [message])
+    publish_documents(config.broker_for("catalog"), [message])
     answers: list[dict[str, object]] = []
     if args.wait > 0:
         store = open_store(config.central.store_url)

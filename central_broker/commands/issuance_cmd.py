@@ -62,21 +62,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(func=_serve)
     kill = sub.add_parser(
         "kill-switch",
-        help="stop or resume certificate issuance (fleet, one city or one kiosk) within seconds",
-        description="Publish a signed, retained fleet/control document; kiosks and the service apply it at once.",
+        help="stop or resume certificate issuance (fleet, one city or one kiosk) within seconds; or show it",
+        description="on/off: build the next fleet/control document from the central store (never from what "
+        "the broker holds), record it, sign it with the control key and publish it retained; then wait "
+        "until every online kiosk reports that version (exit 1 when some did not within --wait). "
+        "status: the document in force, what the broker holds (checked with the centre's key) and which "
+        "kiosks applied it.",
     )
-    kill.add_argument("state", choices=["on", "off"], help="on = issuance stopped, off = issuance resumed")
+    kill.add_argument(
+        "state", choices=["on", "off", "status"], help="on = issuance stopped, off = issuance resumed, status"
+    )
     where = kill.add_mutually_exclusive_group()
     where.add_argument(
         "--municipality", metavar="CODE", help="6-digit municipality code (default: whole fleet)"
     )
     where.add_argument("--device", metavar="ID", help="one kiosk, e.g. jp-131016-k03")
     kill.add_argument("--message", help="text shown to residents (Japanese)")
-    kill.add_argument("--broker", required=True, help="broker URL, e.g. mqtts://broker.city.example:8883")
-    kill.add_argument("--ca-file", type=Path, help="CA certificate for mqtts")
-    kill.add_argument("--cert-file", type=Path, help="service certificate for mqtts")
-    kill.add_argument("--key-file", type=Path, help="service key for mqtts")
-    kill.add_argument("--signing-key", type=Path, required=True, help="the control signing key (PEM Ed25519)")
+    kill.add_argument("--config", type=Path, required=True, help="central TOML file ([broker], store)")
+    kill.add_argument(
+        "--signing-key",
+        type=Path,
+        help="the control signing key (default: catalog.key in [web] signing_keys_dir or <data_dir>/signing)",
+    )
+    kill.add_argument(
+        "--wait", type=float, default=20.0, help="seconds to wait for the kiosks to confirm (default 20)"
+    )
+    kill.add_argument("--actor", default="cli", help="who switched, kept with the version (default cli)")
     add_json_flag(kill)
     kill.set_defaults(func=_kill_switch)
     incidents = sub.add_parser(
@@ -185,38 +196,81 @@ def _verify_slip(text: str, key: Ed25519PublicKey, as_json: bool) -> int:
     return 0
 
 
-def _kill_switch(args: argparse.Namespace) -> int:
+def _control_key(path: Path):  # type: ignore[no-untyped-def]
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from central_broker.issuance.control import fetch_control, publish_control, switched
-    from madoguchi.config.broker import BrokerConfig
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"cannot load the control signing key {path}", "pass --signing-key (the catalog key, PEM)"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UserError(f"{path} is not an Ed25519 private key", "pass the control key (PEM)")
+    return key
+
+
+def _kill_switch(args: argparse.Namespace) -> int:
+    from central_broker.issuance.control import (
+        confirmation,
+        current_control,
+        publish_switch,
+        read_retained_control,
+        wait_for_confirmation,
+    )
+    from central_broker.store import open_store
+    from madoguchi.config.central import load_central_config
 
     if args.municipality is not None and not (len(args.municipality) == 6 and args.municipality.isdigit()):
         raise UserError(
             f"municipality code {args.municipality!r} is not 6 digits", "e.g. --municipality 131016"
         )
+    config = load_central_config(args.config)
+    folder = config.signing_dir
+    key = _control_key(args.signing_key or folder / "catalog.key")
+    broker = config.broker_for("catalog")
+    store = open_store(config.central.store_url)
     try:
-        key = load_pem_private_key(args.signing_key.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise UserError(
-            f"cannot load the signing key {args.signing_key}", "pass the control key (PEM)"
-        ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{args.signing_key} is not an Ed25519 private key", "pass the control key (PEM)")
-    broker = BrokerConfig(
-        url=args.broker, ca_file=args.ca_file, cert_file=args.cert_file, key_file=args.key_file
-    )
-    current = fetch_control(broker)
-    document = switched(
-        current, args.state == "on", municipality=args.municipality, device=args.device, message=args.message
-    )
-    publish_control(broker, document, key)
-    issuance = document.issuance
-    data = {"version": document.version, "issuance": issuance.model_dump()}
+        retained = read_retained_control(broker, key.public_key(), wait_s=1.5)
+        if args.state == "status":
+            return _control_status(args, store, retained, current_control(store), confirmation)
+        document = publish_switch(
+            store, broker, key, args.state == "on", actor=args.actor, municipality=args.municipality,
+            device=args.device, message=args.message, retained=retained,
+        )  # fmt: skip
+        confirmed = wait_for_confirmation(store, document.version, args.wait)
+    finally:
+        store.close()
     scope = args.municipality or args.device or "the whole fleet"
     verb = "stopped" if args.state == "on" else "resumed"
-    emit(data, args.json, f"issuance {verb} for {scope} (control version {document.version})")
+    data = {"version": document.version, "issuance": document.issuance.model_dump(), **confirmed.to_dict()}
+    text = f"issuance {verb} for {scope} (control version {document.version}): {confirmed.summary()}"
+    if not confirmed.complete:
+        text += "\nThe document is published and retained; check those kiosks (fleet page, `kiosk-central fleet`)."
+    emit(data, args.json, text)
+    return 0 if confirmed.complete else 1
+
+
+def _control_status(args, store, retained, document, confirmation) -> int:  # type: ignore[no-untyped-def]
+    if document is None:
+        emit({"version": None, "broker": retained.state}, args.json,
+             f"no kill-switch document was ever published by this centre (broker: {retained.state})")  # fmt: skip
+        return 0
+    state = confirmation(store, document.version)
+    broker_note = {
+        "absent": "the broker holds none (restarted?): `kiosk-central serve` publishes it again",
+        "verified": f"the broker holds version {retained.document.version if retained.document else '?'}",
+        "unverified": f"the broker holds a document that does NOT verify ({retained.detail}); the centre's "
+        "version is published again by `kiosk-central serve`",
+    }[retained.state]
+    data = {"version": document.version, "issuance": document.issuance.model_dump(),
+            "broker": retained.state, **state.to_dict()}  # fmt: skip
+    part = document.issuance
+    scope = "whole fleet" if part.suspended_all else ", ".join(
+        [*part.suspended_municipalities, *part.suspended_devices]) or "nothing"  # fmt: skip
+    emit(data, args.json, f"control version {document.version}: issuance suspended for {scope}; "
+                          f"{broker_note}; {state.summary()}")  # fmt: skip
     return 0
 
 

@@ -98,9 +98,11 @@ def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _release_rollout(args: argparse.Namespace) -> tuple[ReleaseRollout, Path]:
     config = load_central_config(args.config)
     data_dir = config.central.data_dir
-    keys = SigningKeys(args.keys or data_dir / "signing")
+    keys = SigningKeys(args.keys or config.signing_dir)
     files = ReleaseFiles(data_dir / "releases")
-    return ReleaseRollout(open_store(config.central.store_url), config.broker, keys, files), data_dir
+    return ReleaseRollout(
+        open_store(config.central.store_url), config.broker_for("catalog"), keys, files
+    ), data_dir
 
 
 def _rollout_start(args: argparse.Namespace) -> int:

@@ -82,8 +82,17 @@ def add_stage_actions(
         parser.set_defaults(func=action, action=name)
     for parser in [start, *(sub.choices[n] for n in ("status", "advance", "pause", "resume", "halt"))]:
         parser.add_argument("--config", type=Path, required=True, help="central TOML file")
-        parser.add_argument("--keys", type=Path, help="signing key folder (default <data_dir>/signing)")
+        parser.add_argument(
+            "--keys",
+            type=Path,
+            help="signing key folder (default [web] signing_keys_dir, else <data_dir>/signing)",
+        )
         add_json_flag(parser)
+    start.add_argument(
+        "--root-key",
+        type=Path,
+        help="root key file, only when fleet/keys must be signed (first publish, new catalog key, near expiry)",
+    )
 
 
 def parse_percents(text: str) -> list[int]:
@@ -96,8 +105,11 @@ def parse_percents(text: str) -> list[int]:
 
 def _rollout(args: argparse.Namespace) -> Rollout:
     config = load_central_config(args.config)
-    keys = SigningKeys(args.keys or config.central.data_dir / "signing")
-    return Rollout(open_store(config.central.store_url), config.broker, keys)
+    root_key = getattr(args, "root_key", None)
+    if root_key is not None and not root_key.is_file():
+        raise UserError(f"no root key at {root_key}", "give the path of root.key")
+    keys = SigningKeys(args.keys or config.signing_dir, root_key=root_key)
+    return Rollout(open_store(config.central.store_url), config.broker_for("catalog"), keys)
 
 
 def rollout_text(status: RolloutStatus) -> str:

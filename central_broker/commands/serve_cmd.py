@@ -1,4 +1,11 @@
-"""`kiosk-central serve`: run the central services in the foreground (ingest, web, RPC, issuance)."""
+"""`kiosk-central serve`: run the central services in the foreground (ingest, web, RPC, issuance).
+
+Each function connects with its own broker identity (`CentralConfig.broker_for`): the ingest as
+svc-ingest, the RPC service (payment orders, issuance) as svc-rpc, and the re-signing loop, the
+rollout watch and the web's fleet actions as svc-catalog; the service listener's ACL gives each
+only its own rights (contract §6). Before anything connects, `check_identities` refuses a service
+certificate that belongs to another function.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,11 @@ import logging
 import sys
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from central_broker.catalog_push.refresh import RefreshLoop
+from central_broker.catalog_push.retained import RetainedKeeper
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
 from central_broker.issuance.hosting import IssuanceHost
@@ -15,11 +26,17 @@ from central_broker.rollout.runner import Rollout
 from central_broker.rollout.watch import RolloutWatch
 from central_broker.store import FleetStore, open_store
 from central_broker.web.services import CentralServices
-from madoguchi.config.central import CentralConfig, load_central_config, local_central_config
+from madoguchi.config.central import (
+    SERVICE_NAMES,
+    CentralConfig,
+    ServiceRole,
+    load_central_config,
+    local_central_config,
+)
 from madoguchi.errors import UserError
 from madoguchi.signals import stop_on_signals
 
-__all__ = ["central_config_from_args", "register"]
+__all__ = ["central_config_from_args", "check_identities", "register"]
 
 _logger = logging.getLogger(__name__)
 
@@ -61,10 +78,73 @@ def central_config_from_args(args: argparse.Namespace) -> CentralConfig:
     return local_central_config(args.data_dir, args.broker)
 
 
+def _certificate_cn(path: Path, where: str) -> str:
+    try:
+        certificate = x509.load_pem_x509_certificates(path.read_bytes())[0]  # the leaf comes first
+    except (OSError, ValueError) as exc:
+        raise UserError(
+            f"{where}: cannot read the certificate {path} ({exc})",
+            "point cert_file at the service's PEM chain, e.g. pki/services/svc-ingest/chain.pem",
+        ) from None
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    value = names[0].value if names else ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def check_identities(config: CentralConfig, roles: tuple[ServiceRole, ...]) -> dict[ServiceRole, str]:
+    """The certificate CN each role connects with ("" over plaintext); refuses a known service name
+    that is not the role's own (its ACL lacks the role's rights, so the function would silently
+    do nothing), warns about unknown names (a custom ACL must grant the rights).
+
+    Raises:
+        UserError: naming the role, the CN found and the table to add.
+    """
+    found: dict[ServiceRole, str] = {}
+    for role in roles:
+        broker = config.broker_for(role)
+        if not broker.tls or broker.cert_file is None:
+            found[role] = ""
+            continue
+        where = config.broker.identity_source(role)
+        cn = found[role] = _certificate_cn(broker.cert_file, where)
+        wanted = SERVICE_NAMES[role]
+        if cn == wanted:
+            continue
+        if cn in SERVICE_NAMES.values():
+            raise UserError(
+                f"the {role} function would connect as {cn} (certificate of {where}), which has none of "
+                f"its rights on the broker: the service ACL grants them to {wanted} only",
+                f"add [broker.identities.{role}] with the {wanted} certificate: "
+                f'cert_file = "pki/services/{wanted}/chain.pem", key_file = "pki/services/{wanted}/key.pem"'
+                f" (kiosk-central ca issue-service {wanted})",
+            )
+        _logger.warning(
+            "%s function connects as %r (%s), not %s: the broker's ACL must grant it the %s rights",
+            role,
+            cn,
+            where,
+            wanted,
+            wanted,
+        )
+    return found
+
+
+def _roles(config: CentralConfig) -> tuple[ServiceRole, ...]:
+    """The functions this `serve` runs. Catalog (re-signing, rollouts, web actions, re-publishing the
+    retained fleet documents) with signing keys, its own identity, or a plaintext development broker."""
+    catalog = (
+        config.web.signing_keys_dir is not None
+        or config.broker.identities.catalog is not None
+        or not config.broker.tls
+    )
+    return ("ingest", "rpc", "catalog") if catalog else ("ingest", "rpc")
+
+
 def _serve(args: argparse.Namespace) -> int:
     config = central_config_from_args(args)
+    identities = check_identities(config, _roles(config))
     store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
-    ingest = Ingest(store, config.broker)
+    ingest = Ingest(store, config.broker_for("ingest"))
     ingest.start()  # first: kiosks are seen online while issuance (registry, renderers) gets ready
     try:
         issuance = IssuanceHost.from_config(config, store)
@@ -81,6 +161,12 @@ def _serve(args: argparse.Namespace) -> int:
     )
     refresher = _refresher(config, store)
     watch = _rollout_watch(config, store)
+    keeper = RetainedKeeper(config.broker_for("catalog"), store) if "catalog" in identities else None
+    if keeper is None:
+        _logger.warning(
+            "no catalog identity ([broker.identities.catalog] or [web] signing_keys_dir): retained fleet "
+            "documents are not published again after a broker restart"
+        )
     try:
         with stop_on_signals() as stop:
             services.start()
@@ -90,14 +176,20 @@ def _serve(args: argparse.Namespace) -> int:
                 refresher.start()
             if watch is not None:
                 watch.start()
+            if keeper is not None:
+                keeper.start()  # publishes the stored retained documents now and after every reconnect
+            who = ", ".join(f"{role} as {cn}" for role, cn in identities.items() if cn)
             print(
-                f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}, "
+                f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}"
+                f"{f' ({who})' if who else ''}, "
                 f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
                 file=sys.stderr,
                 flush=True,
             )
             stop.wait()
     finally:
+        if keeper is not None:
+            keeper.stop()
         if refresher is not None:
             refresher.stop()
         if watch is not None:
@@ -116,7 +208,7 @@ def _refresher(config: CentralConfig, store: FleetStore) -> RefreshLoop | None:
     if folder is None or not (folder / "catalog.key").is_file():
         _logger.info("no signing keys configured: retained catalog documents are not re-signed by serve")
         return None
-    return RefreshLoop(config.broker, SigningKeys(folder), store)
+    return RefreshLoop(config.broker_for("catalog"), SigningKeys(folder), store)
 
 
 def _rollout_watch(config: CentralConfig, store: FleetStore) -> RolloutWatch | None:
@@ -124,4 +216,4 @@ def _rollout_watch(config: CentralConfig, store: FleetStore) -> RolloutWatch | N
     folder = config.web.signing_keys_dir
     if folder is None or not (folder / "catalog.key").is_file():
         return None
-    return RolloutWatch(Rollout(store, config.broker, SigningKeys(folder)))
+    return RolloutWatch(Rollout(store, config.broker_for("catalog"), SigningKeys(folder)))

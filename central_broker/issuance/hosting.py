@@ -1,7 +1,7 @@
 """Certificate issuance inside `kiosk-central serve`: one process, one RPC server for every method.
 
 `IssuanceHost.from_config` builds the service from `[issuance]`; its handlers and kill-switch
-subscription go to the shared RPC server (`CentralServices`), its incidents become fleet alerts on the
+subscription go to the shared RPC server (`CentralServices`, rpc identity `broker_for("rpc")`), its incidents become fleet alerts on the
 kiosk that reported them (alert id `incident-<id>`, shown on the dashboard), and a background thread
 sweeps expired documents every minute.
 """

@@ -193,7 +193,7 @@ class Pki:
         _logger.info("revoked %d certificate(s) of %s", len(serials), name)
         return serials
 
-    def write_crls(self) -> None:
+    def write_crls(self, lifetime: dt.timedelta = dt.timedelta(days=CRL_DAYS)) -> None:
         """Write `crl.pem` of both intermediates (valid CRL_DAYS; re-run daily via `ca crl`)."""
         now = dt.datetime.now(dt.UTC)
         for authority in (DEVICE, SERVICE):
@@ -202,7 +202,7 @@ class Pki:
                 x509.CertificateRevocationListBuilder()
                 .issuer_name(ca_cert.subject)
                 .last_update(now - dt.timedelta(minutes=5))
-                .next_update(now + dt.timedelta(days=CRL_DAYS))
+                .next_update(now + lifetime)
             )
             for record in self.ledger.revoked(authority):
                 builder = builder.add_revoked_certificate(

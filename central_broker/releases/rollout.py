@@ -24,7 +24,7 @@ from sqlalchemy import Column, Row, String, Text, select
 from central_broker.catalog_push import SigningKeys, publish_documents
 from central_broker.catalog_push.desired import desired_messages
 from central_broker.catalog_push.documents import MANIFEST_LIFETIME_S
-from central_broker.catalog_push.publisher import Outgoing
+from central_broker.catalog_push.publisher import Outgoing, fleet_keys_payload, record_signing
 from central_broker.releases.files import ReleaseFiles
 from central_broker.rollout.staged import (
     DeviceState,
@@ -123,9 +123,15 @@ class ReleaseRollout(StagedRollout):
         ref = ReleaseRef(version=row.version, sha256=row.sha256, length=row.length, url=row.url)
         expires = int((time.time() + MANIFEST_LIFETIME_S) * 1000)
         desired = desired_messages(self.store, devices, self.keys.catalog_key(), expires, release=ref)
-        messages = [Outgoing(FLEET_KEYS, self.keys.keys_document().to_bytes())] if with_keys else []
-        publish_documents(self.broker, messages + [Outgoing(t, p) for t, p in desired.items()])
+        messages: list[Outgoing] = []
+        keys_envelope = None
+        if with_keys:
+            keys_payload, keys_envelope = fleet_keys_payload(self.keys, self.store)
+            messages.append(Outgoing(FLEET_KEYS, keys_payload))
+        messages += [Outgoing(t, p) for t, p in desired.items()]
+        publish_documents(self.broker, messages, store=self.store)
         self.store.record_release_desired(devices, ref)
+        record_signing(self.store, None, keys_envelope)
 
     @classmethod
     def _device_states(cls, store: FleetStore, row: Row[Any]) -> Mapping[str, DeviceState]:

@@ -82,7 +82,9 @@ class Rollout(StagedRollout):
         )
         expires = int((time.time() + MANIFEST_LIFETIME_S) * 1000)
         desired = desired_messages(self.store, devices, self.keys.catalog_key(), expires, catalog=ref)
-        publish_documents(self.broker, [Outgoing(topic, payload) for topic, payload in desired.items()])
+        publish_documents(
+            self.broker, [Outgoing(topic, payload) for topic, payload in desired.items()], store=self.store
+        )
         self.store.record_desired(list(devices), row.version, row.sha256)
 
     @classmethod

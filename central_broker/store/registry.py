@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from central_broker.store.diagnostics import DiagnosticsStore
 from central_broker.store.engine import create_store_engine, sqlite_path
+from central_broker.store.fleet_documents import FleetDocumentStore
 from central_broker.store.models import (
     DEFAULT_STALE_AFTER_S,
     DeviceRecord,
@@ -40,8 +41,13 @@ _logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
+# (table, column, SQL type) added after the first release: added to older databases when opened.
+_ADDED_COLUMNS = (("kiosk_state", "branch", "VARCHAR(64)"), ("kiosk_reported", "control_ver", "BIGINT"))
 
-class FleetStore(TelemetryStore, SignedDocumentStore, ReleaseDesiredStore, DiagnosticsStore):
+
+class FleetStore(
+    TelemetryStore, SignedDocumentStore, ReleaseDesiredStore, DiagnosticsStore, FleetDocumentStore
+):
     """Central store of the fleet: presence, latest health, registry events and (from
     `TelemetryStore`) statistics, device events, alerts, reported versions, acks and rollout.
 
@@ -81,15 +87,17 @@ class FleetStore(TelemetryStore, SignedDocumentStore, ReleaseDesiredStore, Diagn
 
     def _add_missing_columns(self) -> None:
         """Columns added after a table was first created (`create_all` only creates whole tables)."""
-        present = {c["name"] for c in inspect(self.engine).get_columns("kiosk_state")}
-        if "branch" not in present:
+        for table, column, sql_type in _ADDED_COLUMNS:
+            present = {c["name"] for c in inspect(self.engine).get_columns(table)}
+            if column in present:
+                continue
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(text("ALTER TABLE kiosk_state ADD COLUMN branch VARCHAR(64)"))
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
             except DBAPIError as exc:  # another process added it a moment ago
                 if "duplicate" not in str(exc).lower() and "already exists" not in str(exc).lower():
                     raise
-            _logger.info("store: added kiosk_state.branch")
+            _logger.info("store: added %s.%s", table, column)
 
     def close(self) -> None:
         """Release database connections."""

@@ -239,6 +239,7 @@ class TelemetryStore:
             "catalog_ver": message.catalog_ver,
             "app_ver": message.app_ver,
             "config_hash": message.config_hash,
+            "control_ver": message.control_ver,
             "received_at": self.now_ms(),
         }
         statement = self._insert()(kiosk_reported).values(device_id=device_id, **values)

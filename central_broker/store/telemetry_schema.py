@@ -83,6 +83,7 @@ kiosk_reported = Table(
     Column("catalog_ver", BigInteger, nullable=True),
     Column("app_ver", String(64), nullable=False),
     Column("config_hash", String(128), nullable=False),
+    Column("control_ver", BigInteger, nullable=True),  # kill-switch version applied (None: never told)
     Column("received_at", BigInteger, nullable=False),
 )
 

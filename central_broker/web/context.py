@@ -73,6 +73,7 @@ class WebContext:
     clock: Callable[[], float] = time.time
     sse_interval_s: float = 1.0
     health_refresh_s: float = 2.0  # a cached fleet view is reused this long when only health changed
+    central_warnings: Callable[[], list[str]] = list  # e.g. CRLs about to expire, shown to operators
     templates: Jinja2Templates = field(default_factory=_templates)
     cache: dict[str, Any] = field(default_factory=dict)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -94,6 +95,8 @@ class WebContext:
         values.setdefault("municipality", self.catalog.municipality)
         values.setdefault("lang", current_language())
         values.setdefault("languages", list(LANGUAGE_NAMES.items()))
+        if session is not None and session.role is Role.OPERATOR:
+            values.setdefault("central_warnings", self.central_warnings())
         return self.templates.TemplateResponse(request, name, values, status_code=status_code)
 
 

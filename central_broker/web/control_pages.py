@@ -105,19 +105,23 @@ def router() -> APIRouter:
     def control_values(ctx: WebContext) -> dict[str, Any]:
         unavailable = actions_unavailable(ctx)
         document = None
-        error = ""
+        confirmed = None
         if not unavailable and ctx.actions is not None:
-            try:
-                document = ctx.actions.control()
-            except UserError as exc:
-                error = f"{exc.message} ({exc.hint})"
-        return {"unavailable": unavailable, "document": document, "control_error": error}
+            document = ctx.actions.control()
+            confirmed = ctx.actions.control_confirmation()
+        return {"unavailable": unavailable, "document": document, "confirmation": confirmed}
 
     @api.get("/control")
     def control(request: Request) -> Response:
         require(session_of(request), Role.OPERATOR)
         ctx = ctx_of(request)
         return ctx.render(request, "control.html", **control_values(ctx))
+
+    @api.get("/control/fragment")
+    def control_fragment(request: Request) -> Response:
+        require(session_of(request), Role.OPERATOR)
+        ctx = ctx_of(request)
+        return ctx.render(request, "control_fragment.html", **control_values(ctx))
 
     @api.post("/control")
     def switch(
@@ -155,6 +159,7 @@ def router() -> APIRouter:
         try:
             document = actions.switch_issuance(
                 action == "suspend",
+                actor=f"web:{session.username}",
                 municipality=target if scope == "municipality" else None,
                 device=target if scope == "device" else None,
                 message=message.strip() or None,

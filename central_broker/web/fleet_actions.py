@@ -1,5 +1,7 @@
 """Operator actions that reach kiosks: signed remote commands (`down/cmd`) and the issuance kill switch
 (retained, signed `fleet/control`), both signed with the centre's online key from `[web] signing_keys_dir`.
+The kill switch is built from the central store's history (`central_broker.issuance.control`), never from
+what the broker holds.
 
 Without that folder the web shows why the actions are unavailable instead of the buttons.
 """
@@ -13,7 +15,14 @@ from pathlib import Path
 from central_broker.catalog_push import SigningKeys
 from central_broker.catalog_push.commands import command_message
 from central_broker.catalog_push.publisher import publish_documents
-from central_broker.issuance.control import fetch_control, publish_control, switched
+from central_broker.issuance.control import (
+    Confirmation,
+    confirmation,
+    current_control,
+    publish_switch,
+    read_retained_control,
+)
+from central_broker.store import FleetStore
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.contracts.signed import CommandDocument, CommandOp, ControlDocument
 from madoguchi.errors import UserError
@@ -37,11 +46,13 @@ class FleetActions:
     Args:
         broker: how the centre reaches the broker (service identity).
         keys_dir: the signing-key folder, or None when this centre does not sign.
+        store: the central store (the kill switch's history and the kiosks' confirmations).
     """
 
-    def __init__(self, broker: BrokerConfig, keys_dir: Path | None) -> None:
+    def __init__(self, broker: BrokerConfig, keys_dir: Path | None, store: FleetStore) -> None:
         self.broker = broker
         self.keys_dir = keys_dir
+        self.store = store
 
     @property
     def unavailable(self) -> str:
@@ -64,26 +75,34 @@ class FleetActions:
     def send_command(self, device_id: str, op: CommandOp) -> CommandDocument:
         """Sign and publish one command for one kiosk (its progress comes back on `up/ack`)."""
         command, message = command_message(self._keys(), device_id, op)
-        publish_documents(self.broker, [message])
+        publish_documents(self.broker, [message], store=self.store)
         _logger.info("command %s (%s) sent to %s", command.op, command.cmd_id, device_id)
         return command
 
     def control(self) -> ControlDocument | None:
-        """The kill-switch document in force (None when none was ever published)."""
-        return fetch_control(self.broker, wait_s=1.0)
+        """The kill-switch document in force according to the centre (None when none was ever published)."""
+        return current_control(self.store)
+
+    def control_confirmation(self) -> Confirmation | None:
+        """Which kiosks reported the version in force."""
+        document = self.control()
+        return None if document is None else confirmation(self.store, document.version)
 
     def switch_issuance(
         self,
         suspend: bool,
         *,
+        actor: str,
         municipality: str | None = None,
         device: str | None = None,
         message: str | None = None,
     ) -> ControlDocument:
         """Suspend or resume issuance fleet-wide, for a municipality or a device; publishes the next version."""
         key = self._keys().catalog_key()
-        document = switched(
-            self.control(), suspend, municipality=municipality, device=device, message=message
-        )
-        publish_control(self.broker, document, key)
-        return document
+        retained = None
+        if self.store.control_current() is None:  # a centre that kept no history: adopt a verified one
+            retained = read_retained_control(self.broker, key.public_key(), wait_s=1.0)
+        return publish_switch(
+            self.store, self.broker, key, suspend, actor=actor, municipality=municipality, device=device,
+            message=message, retained=retained,
+        )  # fmt: skip

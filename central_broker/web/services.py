@@ -1,6 +1,9 @@
 """The services `kiosk-central serve` adds beside the ingest: the web (uvicorn) and the RPC service for
 the semi-self register (`payment.lookup`, `payment.mark_paid`).
 
+The RPC service connects with the rpc identity (`CentralConfig.broker_for("rpc")`, svc-rpc); the
+web's fleet actions with the catalog identity (svc-catalog, see `web.setup.open_web_context`).
+
 One `RpcServer` must serve every RPC method (they share the `$share/rpc/...` subscription, so a
 second server in the same group would get half the requests for methods it does not know): pass
 the other methods (e.g. `issuance_handlers(...)`) as `rpc_handlers` to have them served together.
@@ -80,7 +83,7 @@ class CentralServices:
 
     def _run_rpc(self) -> None:
         while not self._stop.is_set():
-            server = RpcServer(self.config.broker, self.handlers, extra=self.rpc_extra)
+            server = RpcServer(self.config.broker_for("rpc"), self.handlers, extra=self.rpc_extra)
             try:
                 server.start(timeout=_RPC_CONNECT_S)
             except TimeoutError as exc:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from central_broker.accounts import AccountStore
 from central_broker.orders import OrderStore
+from central_broker.pki.crl_status import CrlWatch
 from central_broker.store import FleetStore, open_store
 from central_broker.web.context import WebContext
 from central_broker.web.fleet_actions import FleetActions
@@ -57,7 +58,10 @@ def open_web_context(
         accounts=open_accounts(fleet, config, clock),
         orders=open_orders(fleet, catalog, clock),
         catalog=catalog,
-        actions=FleetActions(config.broker, config.web.signing_keys_dir),
+        actions=FleetActions(config.broker_for("catalog"), config.web.signing_keys_dir, fleet),
         secure_cookies=config.web.secure_cookies,
         clock=clock,
+        central_warnings=CrlWatch(
+            config.pki_dir, config.pki.broker_dir, warn_s=config.pki.crl_warn_days * 86_400
+        ).problems,
     )

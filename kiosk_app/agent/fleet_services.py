@@ -178,6 +178,8 @@ def attach_fleet_services(
     )
     kill_switch = KillSwitch(agent.device_id, trust, agent.telemetry, data / "trust" / "control.json")
     agent.set_catalog_version_source(catalogs.version)
+    agent.set_control_version_source(lambda: kill_switch.version or None)
+    kill_switch.add_listener(lambda _switch: agent.rebirth())  # the centre confirms by `up/reported`
     agent.add_downlink(updater.handle)
     agent.add_downlink(commands.handle)
     agent.add_downlink(kill_switch.handle)

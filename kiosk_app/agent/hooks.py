@@ -36,6 +36,7 @@ class AgentHooks:
     _client: mqtt.Client | None
     _clock: Clock
     _catalog_ver: Callable[[], int | None]
+    _control_ver: Callable[[], int | None]
     _downlinks: list[Downlink]
     _ticks: list[Callable[[], None]]
     _health_due: threading.Event
@@ -48,6 +49,10 @@ class AgentHooks:
     def set_catalog_version_source(self, version_fn: Callable[[], int | None]) -> None:
         """Where birth, health and `up/reported` read the installed catalog version from."""
         self._catalog_ver = version_fn
+
+    def set_control_version_source(self, version_fn: Callable[[], int | None]) -> None:
+        """Where `up/reported` reads the applied kill-switch (`fleet/control`) version from."""
+        self._control_ver = version_fn
 
     @property
     def clock(self) -> Clock:

@@ -53,7 +53,9 @@ class KillSwitch:
         self._state_path = state_path
         self._lock = threading.Lock()
         self._document: ControlDocument | None = None
+        self._waiting: bytes | None = None  # a document that arrived before the keys that verify it
         self._listeners: list[Callable[[KillSwitch], None]] = []
+        trust.add_listener(self._retry_waiting)
         if state_path.is_file():
             try:
                 self._document = ControlDocument.from_bytes(state_path.read_bytes())
@@ -87,14 +89,29 @@ class KillSwitch:
             self.apply(payload)
         return True
 
+    def _retry_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self.apply(waiting)
+
     def apply(self, payload: bytes) -> bool:
-        """Verify and apply a control document; True if it changed the state."""
+        """Verify and apply a control document; True if it changed the state.
+
+        A document that arrives before any `control` key is known (a new kiosk, or the broker's retained
+        messages restored in another order) waits for `fleet/keys`; one that fails with keys known is kept
+        too (a key rotation can deliver it first), but raises `control-invalid`.
+        """
+        if not self.trust.keys("control"):
+            _logger.info("%s: control document waits for fleet/keys", self.device_id)
+            self._waiting = payload
+            return False
         try:
             envelope = Envelope.from_bytes(payload)
             document = ControlDocument.from_bytes(
                 verify(envelope, PayloadType.CONTROL, self.trust.keys("control"))
             )
         except ContractError as exc:
+            self._waiting = payload
             _logger.error("%s: control document ignored: %s", self.device_id, exc)
             self._telemetry.raise_alert(CONTROL_ALERT, "control_rejected", Severity.ERROR, str(exc)[:500])
             return False

@@ -89,6 +89,7 @@ class FleetAgent(AgentHooks):
         self._clock = clock
         self._app_ver = app_ver
         self._catalog_ver = catalog_ver
+        self._control_ver: Callable[[], int | None] = lambda: None
         outbox = Outbox(
             config.kiosk.data_dir / "agent" / "outbox.db",
             clock=clock,
@@ -213,7 +214,10 @@ class FleetAgent(AgentHooks):
         )
         client.publish(up(self.device_id, Up.STATE), birth.to_bytes(), qos=1, retain=True)
         reported = ReportedMessage(
-            catalog_ver=self._catalog_ver(), app_ver=self._app_ver, config_hash=self._config_hash
+            catalog_ver=self._catalog_ver(),
+            app_ver=self._app_ver,
+            config_hash=self._config_hash,
+            control_ver=self._control_ver(),
         )
         client.publish(up(self.device_id, Up.REPORTED), reported.to_bytes(), qos=1, retain=True)
 

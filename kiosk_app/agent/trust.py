@@ -62,11 +62,16 @@ class TrustStore:
         self._clock_synced = clock_synced
         self._lock = threading.Lock()
         self._document: KeysDocument | None = None
+        self._listeners: list[Callable[[], None]] = []
         if state_path.is_file():
             try:
                 self._document = self._check(Envelope.from_bytes(state_path.read_bytes()), stored=None)
             except ContractError as exc:
                 _logger.error("stored keys document rejected: %s", exc)
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after a new keys document was accepted (documents waiting for keys retry)."""
+        self._listeners.append(listener)
 
     @property
     def version(self) -> int:
@@ -101,6 +106,11 @@ class TrustStore:
             write_atomic(self.state_path, payload)
             self._document = document
         _logger.info("fleet keys version %d accepted (%d keys)", document.version, len(document.keys))
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                _logger.exception("fleet keys listener failed")
         return True
 
     def keys(self, role: str) -> dict[str, Ed25519PublicKey]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, get_args
 
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
@@ -24,10 +25,17 @@ from madoguchi.config.loading import (
 from madoguchi.config.problems import ConfigValueError, Issue
 
 __all__ = [
+    "SERVICE_NAMES",
+    "SERVICE_ROLES",
     "STORE_SCHEMES",
+    "CentralBrokerConfig",
     "CentralConfig",
     "CentralSection",
     "FleetConfig",
+    "PkiConfig",
+    "ServiceIdentities",
+    "ServiceRole",
+    "TlsIdentity",
     "WebConfig",
     "describe_central",
     "load_central_config",
@@ -90,6 +98,96 @@ class CentralSection(ConfigModel):
         return Path(self.store_url[len(_SQLITE) :]) if self.store_url.startswith(_SQLITE) else None
 
 
+ServiceRole = Literal["ingest", "rpc", "catalog"]
+"""A function of `kiosk-central serve` that holds its own broker rights (contract §6)."""
+
+SERVICE_ROLES: tuple[ServiceRole, ...] = get_args(ServiceRole)
+SERVICE_NAMES: dict[ServiceRole, str] = {"ingest": "svc-ingest", "rpc": "svc-rpc", "catalog": "svc-catalog"}
+"""The service certificate CN (= broker user name) whose ACL grants each role's rights."""
+
+
+class TlsIdentity(ConfigModel):
+    """A service certificate and its key (the CA and the URL stay those of `[broker]`)."""
+
+    cert_file: ExistingFile = Field(
+        description="certificate (PEM, chain) of the service",
+        examples=["/var/lib/madoguchi/pki/services/<service>/chain.pem"],
+    )
+    key_file: ExistingFile = Field(
+        description="private key (PEM) of that certificate",
+        examples=["/var/lib/madoguchi/pki/services/<service>/key.pem"],
+    )
+
+
+class ServiceIdentities(ConfigModel):
+    """Per-function identities; a function without one uses `[broker]`'s cert_file and key_file."""
+
+    ingest: TlsIdentity | None = Field(
+        None, description="svc-ingest: reads kiosk births, state, statistics, events; writes acks"
+    )
+    rpc: TlsIdentity | None = Field(None, description="svc-rpc: answers payment-order and issuance RPCs")
+    catalog: TlsIdentity | None = Field(
+        None, description="svc-catalog: signed fleet documents, commands, rollouts, the kill switch"
+    )
+
+
+class CentralBrokerConfig(BrokerConfig):
+    """`[broker]` of the central system: the default identity plus optional per-function identities."""
+
+    identities: ServiceIdentities = Field(
+        default_factory=ServiceIdentities,
+        description="[broker.identities.ingest|rpc|catalog]: cert_file and key_file per function (mqtts only)",
+    )
+
+    @field_validator("identities")
+    @classmethod
+    def _identities_need_tls(cls, value: ServiceIdentities, info: ValidationInfo) -> ServiceIdentities:
+        url = info.data.get("url")
+        given = [role for role in SERVICE_ROLES if getattr(value, role) is not None]
+        if given and isinstance(url, str) and not url.lower().startswith("mqtts://"):
+            raise ConfigValueError(
+                Issue(
+                    f"identities for {', '.join(given)} are only used over mqtts:// (url is {url})",
+                    "set url to the broker's mTLS service listener, e.g. mqtts://broker.city.example:8884, "
+                    "or remove the [broker.identities.*] tables",
+                    value="(table)",
+                )
+            )
+        return value
+
+    def for_role(self, role: ServiceRole) -> BrokerConfig:
+        """This broker with `role`'s identity (its own table, else the default cert_file / key_file)."""
+        identity = getattr(self.identities, role)
+        cert, key = (
+            (self.cert_file, self.key_file) if identity is None else (identity.cert_file, identity.key_file)
+        )
+        return BrokerConfig(
+            url=self.url, ca_file=self.ca_file, cert_file=cert, key_file=key, keepalive=self.keepalive
+        )
+
+    def identity_source(self, role: ServiceRole) -> str:
+        """Where `role`'s identity comes from, for messages: ``[broker.identities.rpc]`` or ``[broker]``."""
+        return f"[broker.identities.{role}]" if getattr(self.identities, role) is not None else "[broker]"
+
+
+class PkiConfig(ConfigModel):
+    """Where the fleet PKI and the broker's copies of its CRLs are, so the centre can warn before they expire."""
+
+    dir: ConfigPath | None = Field(
+        None,
+        description="PKI folder (kiosk-central ca init); default <data_dir>/pki when it exists",
+        examples=["/var/lib/madoguchi/pki"],
+    )
+    broker_dir: ConfigPath | None = Field(
+        None,
+        description="the folder `kiosk-central broker config --pki` wrote (its tls/ holds the broker's CRLs)",
+        examples=["/etc/mosquitto/madoguchi"],
+    )
+    crl_warn_days: float = Field(
+        3.0, ge=0.5, le=6.5, description="warn on the dashboard this many days before a CRL expires"
+    )
+
+
 class FleetConfig(ConfigModel):
     """The fleet view."""
 
@@ -127,12 +225,31 @@ class CentralConfig(ConfigModel):
     """Everything the central system needs: ``[central]``, ``[broker]``, ``[fleet]``, ``[web]``."""
 
     central: CentralSection = Field(description="data folder, database and catalog")
-    broker: BrokerConfig = Field(description="MQTT broker and the service's TLS identity")
+    broker: CentralBrokerConfig = Field(
+        description="MQTT broker and the services' TLS identities (default + [broker.identities.*])"
+    )
     fleet: FleetConfig = Field(default_factory=FleetConfig, description="fleet view")
+    pki: PkiConfig = Field(default_factory=PkiConfig, description="PKI and broker CRLs watched by serve")
     web: WebConfig = Field(default_factory=WebConfig, description="dashboard and counter pages")
     issuance: IssuanceConfig | None = Field(
         None, description="certificate issuance served by `kiosk-central serve` (left out: no issuance)"
     )
+
+    @property
+    def pki_dir(self) -> Path | None:
+        """The PKI folder to watch: `[pki] dir`, else `<data_dir>/pki` when it exists."""
+        default = self.central.data_dir / "pki"
+        return self.pki.dir or (default if (default / "pki.json").is_file() else None)
+
+    @property
+    def signing_dir(self) -> Path:
+        """The fleet signing-key folder: `[web] signing_keys_dir`, else `<data_dir>/signing`."""
+        return self.web.signing_keys_dir or self.central.data_dir / "signing"
+
+    def broker_for(self, role: ServiceRole) -> BrokerConfig:
+        """The broker config with `role`'s identity: ingest, rpc (orders, issuance) or catalog (signed
+        documents, commands, rollouts, kill switch). Without `[broker.identities.<role>]`: `[broker]`'s."""
+        return self.broker.for_role(role)
 
 
 def load_central_config(path: Path, *, check_files: bool = True) -> CentralConfig:
@@ -177,6 +294,10 @@ def describe_central(config: CentralConfig) -> str:
     ]
     if b.tls:
         rows.append(("tls files", f"ca {b.ca_file}, cert {b.cert_file}, key {b.key_file}"))
+        for role in SERVICE_ROLES:
+            identity = getattr(b.identities, role)
+            if identity is not None:
+                rows.append((f"{role} identity", f"cert {identity.cert_file}, key {identity.key_file}"))
     rows.append(("fleet", f"stale after {config.fleet.stale_after_s} s"))
     rows.append(("web", f"{config.web.host}:{config.web.port}" if config.web.port else "disabled"))
     issuance = config.issuance

@@ -203,6 +203,7 @@ class ReportedMessage(Message):
     catalog_ver: int | None = None
     app_ver: str
     config_hash: str
+    control_ver: int | None = None  # `fleet/control` version applied (project addition; None before any)
 
 
 class CatalogAckStatus(enum.StrEnum):
