@@ -11,7 +11,10 @@ from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.errors import UserError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+    from central_broker.issuance.control import RetainedControl
+    from central_broker.store import FleetStore
 
 __all__ = ["register"]
 
@@ -196,7 +199,7 @@ def _verify_slip(text: str, key: Ed25519PublicKey, as_json: bool) -> int:
     return 0
 
 
-def _control_key(path: Path):  # type: ignore[no-untyped-def]
+def _control_key(path: Path) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -212,13 +215,7 @@ def _control_key(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _kill_switch(args: argparse.Namespace) -> int:
-    from central_broker.issuance.control import (
-        confirmation,
-        current_control,
-        publish_switch,
-        read_retained_control,
-        wait_for_confirmation,
-    )
+    from central_broker.issuance.control import publish_switch, read_retained_control, wait_for_confirmation
     from central_broker.store import open_store
     from madoguchi.config.central import load_central_config
 
@@ -232,9 +229,12 @@ def _kill_switch(args: argparse.Namespace) -> int:
     broker = config.broker_for("catalog")
     store = open_store(config.central.store_url)
     try:
-        retained = read_retained_control(broker, key.public_key(), wait_s=1.5)
+        # what the broker holds: reported by `status`, adopted only into an empty history, never re-signed
+        needed = args.state == "status" or store.control_current() is None
+        retained = read_retained_control(broker, key.public_key(), wait_s=1.5) if needed else None
         if args.state == "status":
-            return _control_status(args, store, retained, current_control(store), confirmation)
+            assert retained is not None
+            return _control_status(args.json, store, retained)
         document = publish_switch(
             store, broker, key, args.state == "on", actor=args.actor, municipality=args.municipality,
             device=args.device, message=args.message, retained=retained,
@@ -252,25 +252,29 @@ def _kill_switch(args: argparse.Namespace) -> int:
     return 0 if confirmed.complete else 1
 
 
-def _control_status(args, store, retained, document, confirmation) -> int:  # type: ignore[no-untyped-def]
+def _control_status(as_json: bool, store: FleetStore, retained: RetainedControl) -> int:
+    from central_broker.issuance.control import confirmation, current_control
+
+    document = current_control(store)
     if document is None:
-        emit({"version": None, "broker": retained.state}, args.json,
+        emit({"version": None, "broker": retained.state}, as_json,
              f"no kill-switch document was ever published by this centre (broker: {retained.state})")  # fmt: skip
         return 0
     state = confirmation(store, document.version)
+    held = retained.document.version if retained.document else None
     broker_note = {
         "absent": "the broker holds none (restarted?): `kiosk-central serve` publishes it again",
-        "verified": f"the broker holds version {retained.document.version if retained.document else '?'}",
+        "verified": f"the broker holds version {held}",
         "unverified": f"the broker holds a document that does NOT verify ({retained.detail}); the centre's "
         "version is published again by `kiosk-central serve`",
     }[retained.state]
-    data = {"version": document.version, "issuance": document.issuance.model_dump(),
-            "broker": retained.state, **state.to_dict()}  # fmt: skip
     part = document.issuance
     scope = "whole fleet" if part.suspended_all else ", ".join(
         [*part.suspended_municipalities, *part.suspended_devices]) or "nothing"  # fmt: skip
-    emit(data, args.json, f"control version {document.version}: issuance suspended for {scope}; "
-                          f"{broker_note}; {state.summary()}")  # fmt: skip
+    data = {"version": document.version, "issuance": part.model_dump(), "broker": retained.state,
+            "broker_version": held, **state.to_dict()}  # fmt: skip
+    emit(data, as_json, f"control version {document.version}: issuance suspended for {scope}; "
+                        f"{broker_note}; {state.summary()}")  # fmt: skip
     return 0
 
 

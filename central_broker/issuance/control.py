@@ -174,7 +174,8 @@ def publish_switch(
     verified. Raises `UserError` when the broker does not take it (the version stays used).
     """
     _adopt_verified(store, retained)
-    version = max(getattr(store.control_current(), "version", 0), store.highest_control_reported()) + 1
+    stored = store.control_current()
+    version = max(stored.version if stored else 0, store.highest_control_reported()) + 1
     document = switched(
         current_control(store),
         suspend,
