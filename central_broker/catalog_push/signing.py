@@ -62,7 +62,10 @@ class SigningKeys:
 
     def catalog_key(self) -> Ed25519PrivateKey:
         """The online signing key."""
-        return load_private_key(self.dir / "catalog.key")
+        return load_private_key(
+            self.dir / "catalog.key",
+            hint=f"create the keys with `kiosk-central catalog keys --dir {self.dir}`",
+        )
 
     def keys_resign_reason(self, published: bytes | None, now: float | None = None) -> str | None:
         """Why the published `fleet/keys` envelope must be signed again, or None when it still serves.

@@ -11,7 +11,7 @@ from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.errors import UserError
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from central_broker.issuance.control import RetainedControl
     from central_broker.store import FleetStore
@@ -199,25 +199,11 @@ def _verify_slip(text: str, key: Ed25519PublicKey, as_json: bool) -> int:
     return 0
 
 
-def _control_key(path: Path) -> Ed25519PrivateKey:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise UserError(
-            f"cannot load the control signing key {path}", "pass --signing-key (the catalog key, PEM)"
-        ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{path} is not an Ed25519 private key", "pass the control key (PEM)")
-    return key
-
-
 def _kill_switch(args: argparse.Namespace) -> int:
     from central_broker.issuance.control import publish_switch, read_retained_control, wait_for_confirmation
     from central_broker.store import open_store
     from madoguchi.config.central import load_central_config
+    from provisioning.updates.keys import load_private_key
 
     if args.municipality is not None and not (len(args.municipality) == 6 and args.municipality.isdigit()):
         raise UserError(
@@ -225,7 +211,9 @@ def _kill_switch(args: argparse.Namespace) -> int:
         )
     config = load_central_config(args.config)
     folder = config.signing_dir
-    key = _control_key(args.signing_key or folder / "catalog.key")
+    key = load_private_key(
+        args.signing_key or folder / "catalog.key", hint="pass --signing-key (the catalog key, PEM)"
+    )
     broker = config.broker_for("catalog")
     store = open_store(config.central.store_url)
     try:

@@ -36,16 +36,18 @@ def generate_key(private_path: Path) -> Path:
     return public
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """Read the release-signing key."""
+def load_private_key(
+    path: Path, hint: str = "create one with `kiosk-central release keygen`"
+) -> Ed25519PrivateKey:
+    """Read an Ed25519 signing key (PEM); `hint` says how to get the right one (default: a release key)."""
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
-        raise UserError(
-            f"signing key {path} does not exist", "create one with `kiosk-central release keygen`"
-        ) from None
+        raise UserError(f"signing key {path} does not exist", hint) from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load the signing key {path}: {exc}", hint) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise UserError(f"{path} is not an Ed25519 key", "create one with `kiosk-central release keygen`")
+        raise UserError(f"{path} is not an Ed25519 key", hint)
     return key
 
 
