@@ -7,14 +7,20 @@ Rules enforced here, once, for every method:
 - drop a request whose ResponseTopic is not the requester's own `down/rpc`, or whose
   CorrelationData is not its `req_id`;
 - do no work after the request's `deadline`;
-- dedupe side effects on (device, req_id): a retry while the first is running is ignored, a retry
-  after it finished gets the same response again (kept until its deadline);
+- dedupe side effects on (device, req_id, session, method, params hash): a retry while the first is
+  running is ignored, a retry after it finished gets the same response again (kept until its
+  deadline). A req_id reused for another session, method or parameters is a new request, never
+  answered from another request's cache;
+- never replay the cached answer of a method marked `answered_afresh` (a document: once confirmed
+  printed or voided it must not be sent again); a retry runs its idempotent handler again;
 - reply on `down/rpc` with the same CorrelationData.
 Handlers run on a thread pool, never on the MQTT network thread.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -36,12 +42,15 @@ from madoguchi.contracts.rpc import RpcError, RpcErrorCode, RpcRequest, RpcRespo
 from madoguchi.contracts.topics import Down, Up, down, parse_topic, shared_up_filter
 from madoguchi.mqtt_client import make_client, reason_text
 
-__all__ = ["RpcCall", "RpcFailure", "RpcHandler", "RpcServer"]
+__all__ = ["RpcCall", "RpcFailure", "RpcHandler", "RpcServer", "answered_afresh"]
 
 _logger = logging.getLogger(__name__)
 
 _MAX_REMEMBERED = 10_000
 _GRACE_MS = 1_000
+_AFRESH = "_madoguchi_answered_afresh"
+
+CallKey = tuple[str, str, str, str, str]  # device, req_id, session, method, params hash
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,24 @@ class RpcFailure(Exception):
 
 RpcHandler = Callable[[RpcCall], BaseModel | dict[str, Any]]
 Subscriber = Callable[[mqtt.MQTTMessage], None]
+
+
+def answered_afresh(handler: RpcHandler) -> RpcHandler:
+    """Mark `handler` so that its answer is never replayed from the cache: a retry runs it again.
+
+    For answers that carry something that must not be handed out twice once its state moved on
+    (a certificate PDF after `printed` or `void`); the handler must be idempotent.
+    """
+    setattr(handler, _AFRESH, True)
+    return handler
+
+
+def call_key(device_id: str, request: RpcRequest) -> CallKey:
+    """What makes two requests the same: device, req_id, session, method and a hash of the parameters."""
+    session = request.params.get("session_id")
+    canonical = json.dumps(request.params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return (device_id, request.req_id, session if isinstance(session, str) else "", request.method, digest)
 
 
 class RpcServer:
@@ -101,8 +128,8 @@ class RpcServer:
         self.ready = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
         self._lock = threading.Lock()
-        self._running: set[tuple[str, str]] = set()
-        self._done: OrderedDict[tuple[str, str], tuple[int, bytes, str]] = OrderedDict()
+        self._running: set[CallKey] = set()
+        self._done: OrderedDict[CallKey, tuple[int, bytes, str]] = OrderedDict()
         self._client: mqtt.Client | None = None
         self.dropped = 0
 
@@ -181,7 +208,7 @@ class RpcServer:
         if now_ms > request.deadline:
             self._drop(device_id, f"{request.method} past its deadline")
             return
-        key = (device_id, request.req_id)
+        key = call_key(device_id, request)
         with self._lock:
             if key in self._running:
                 return  # a retry while the first attempt runs: its answer will come
@@ -194,14 +221,15 @@ class RpcServer:
         self._pool.submit(self._handle, device_id, request, response_topic, correlation)
 
     def _handle(self, device_id: str, request: RpcRequest, topic: str, correlation: bytes) -> None:
-        key = (device_id, request.req_id)
+        key = call_key(device_id, request)
         call = RpcCall(device_id, request.req_id, request.method, request.params, request.deadline)
         try:
             response = self._run(call)
             payload = response.to_bytes()
-            with self._lock:
-                self._done[key] = (request.deadline + _GRACE_MS, payload, topic)
-                self._forget_old()
+            if not getattr(self.handlers.get(call.method), _AFRESH, False):
+                with self._lock:
+                    self._done[key] = (request.deadline + _GRACE_MS, payload, topic)
+                    self._forget_old()
         finally:
             with self._lock:
                 self._running.discard(key)

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from central_broker.issuance.qrcheck import check_pdf, load_public_key
+from central_broker.issuance.qrcheck import Verdict, check_pdf, load_public_key
 from central_broker.store import DeviceStatus, open_store
 from central_broker.store.telemetry_schema import kiosk_stat
+from kiosk_app.payment_journal import journal_path
 from madoguchi.errors import UserError
 
 __all__ = ["demo_summary"]
@@ -51,10 +52,14 @@ def _certificates(issuance_db: Path, printed: Path, public_key: Path) -> dict[st
         key = load_public_key(public_key)
         for pdf in pdfs:
             try:
-                check_pdf(pdf, key)
-                verified += 1
+                verdict = check_pdf(pdf, key).verdict
             except Exception as exc:
                 _logger.warning("printed certificate %s does not verify: %s", pdf.name, exc)
+                continue
+            if verdict is Verdict.GENUINE:
+                verified += 1
+            else:
+                _logger.warning("printed certificate %s: %s", pdf.name, verdict.value)
     return {
         "issued": sum(states.values()),
         "by_state": dict(states),
@@ -84,5 +89,5 @@ def demo_summary(store_url: str, issuance_db: Path, kiosk_dir: Path) -> dict[str
         "certificates": _certificates(
             issuance_db, kiosk_dir / "printed" / "a4", kiosk_dir / "trust" / "issuance.pub"
         ),
-        "payments": _payments(kiosk_dir / "payments" / "journal.sqlite"),
+        "payments": _payments(journal_path(kiosk_dir)),
     }

@@ -75,6 +75,13 @@ class KioskSession:
     expires_ms: int
     cert_fp: str = ""
     total_yen: int | None = None  # what the last `prepare` said to charge
+    holder_name: str = ""  # from the central's authentication answer; personal data, see `take_holder_name`
+    language: str = ""  # the resident's language for refusal texts; "" uses the client's default
+
+    def take_holder_name(self) -> str:
+        """The authenticated resident's name (for their confirmation screen), forgotten here once taken."""
+        name, self.holder_name = self.holder_name, ""
+        return name
 
     def __repr__(self) -> str:
         return "KioskSession(<secret>)"
@@ -138,13 +145,21 @@ class IssuanceClient:
         self.language = language
         self.app_version = app_version
 
-    def _call(self, method: Method, params: Mapping[str, object]) -> dict[str, Any]:
-        return self.rpc.call(method.value, {**params, "language": self.language}, self.timeout_s)
+    def _call(
+        self, method: Method, params: Mapping[str, object], session: KioskSession | None = None
+    ) -> dict[str, Any]:
+        language = (session.language if session is not None else "") or self.language
+        return self.rpc.call(method.value, {**params, "language": language}, self.timeout_s)
 
-    def begin(self) -> KioskSession:
-        """A new session (the service ends this device's earlier open sessions)."""
+    def begin(self, language: str = "") -> KioskSession:
+        """A new session (the service ends this device's earlier open sessions).
+
+        `language` is the resident's: refusal texts of this session come in it (default: the client's).
+        """
         result = BeginResult.model_validate(self._call(Method.BEGIN, {"app_ver": self.app_version}))
-        return KioskSession(result.session_id, b64d(result.nonce, "nonce"), result.expires)
+        return KioskSession(
+            result.session_id, b64d(result.nonce, "nonce"), result.expires, language=language or self.language
+        )
 
     def authenticate_with(
         self, session: KioskSession, certificate_der: bytes, signature: bytes
@@ -158,6 +173,7 @@ class IssuanceClient:
                     "certificate": b64e(certificate_der),
                     "signature": b64e(signature),
                 },
+                session,
             )
         )
         if result.status is AuthStatus.REFUSED:
@@ -167,6 +183,7 @@ class IssuanceClient:
         if result.cert_fingerprint != own:
             raise DocumentRejected("the service bound another certificate to this session")
         session.cert_fp = own
+        session.holder_name = result.holder_name
         return session
 
     def authenticate(
@@ -178,7 +195,9 @@ class IssuanceClient:
 
     def options(self, session: KioskSession) -> OptionsResult:
         """What the resident may have now, and what is refused with reasons."""
-        return OptionsResult.model_validate(self._call(Method.OPTIONS, {"session_id": session.session_id}))
+        return OptionsResult.model_validate(
+            self._call(Method.OPTIONS, {"session_id": session.session_id}, session)
+        )
 
     def prepare(
         self,
@@ -198,7 +217,7 @@ class IssuanceClient:
             "choices": choices or {},
             "copies": copies,
         }
-        result = PrepareResult.model_validate(self._call(Method.PREPARE, params))
+        result = PrepareResult.model_validate(self._call(Method.PREPARE, params, session))
         session.total_yen = result.total_yen
         return result
 
@@ -230,7 +249,7 @@ class IssuanceClient:
             "payment_ref": payment_ref,
             "amount_yen": amount_yen,
         }
-        result = IssueResult.model_validate(self._call(Method.ISSUE, params))
+        result = IssueResult.model_validate(self._call(Method.ISSUE, params, session))
         pdf = bytearray(b64d(result.pdf, "pdf"))
         try:
             self.check_binding(session, result, pdf)
@@ -285,7 +304,7 @@ class IssuanceClient:
     def confirm(self, session: KioskSession, serial: str, outcome: ConfirmOutcome) -> ConfirmResult:
         """Report printed / failed / void (after `failed`, `unissued_slip` holds the signed 未交付 slip text)."""
         params = {"session_id": session.session_id, "serial": serial, "outcome": outcome.value}
-        return ConfirmResult.model_validate(self._call(Method.CONFIRM, params))
+        return ConfirmResult.model_validate(self._call(Method.CONFIRM, params, session))
 
     def print_and_confirm(
         self,

@@ -2,7 +2,8 @@
 
 A call gets a fresh UUIDv4 `req_id` (also the CorrelationData) and a deadline; it is re-sent with the
 same `req_id` every `retry_s` until an answer arrives or the deadline passes (the service dedupes on
-(device, req_id)). Answers whose CorrelationData or `req_id` match no waiting call — unknown, late,
+(device, req_id, session, method, params hash), and runs `certificate.issue` again rather than
+replaying it, so a printed or voided document is never sent twice). Answers whose CorrelationData or `req_id` match no waiting call — unknown, late,
 or swapped — are dropped. RPC never goes through the statistics outbox.
 
 `RpcClient` works on a paho client someone else owns (feed it `handle(msg)` for `down/rpc`), or

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from device_drivers.payment.clock import Clock, FakeClock
 from device_drivers.payment.codec import Timers
@@ -13,6 +16,7 @@ from device_drivers.payment.journal import Journal
 from device_drivers.payment.records import JournalState, PaymentEvent
 from device_drivers.payment.simulator import RunningSimulator
 from device_drivers.payment.transport import SerialPortSource
+from kiosk_app.cli import main
 
 KIOSK_ID = "jp-131016-k03"
 
@@ -59,3 +63,24 @@ class Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+
+
+@dataclass(frozen=True)
+class Run:
+    """Outcome of one `kiosk` command line."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def kiosk_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
+    """Run `kiosk ARGS...` through the real entry point in this process (no interpreter start-up cost)."""
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return run

@@ -14,9 +14,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 
+from device_drivers.card.emulator.material import JpkiTestCa
+from device_drivers.card.emulator.personas import persona_by_name
 from kiosk_app.cli import main
-from tests.fixtures.pcsc import PcscDaemon, wait_card_state
+from tests.fixtures.pcsc import InsertCard, PcscDaemon, wait_card_state
 
 KIOSK = str(Path(sys.executable).parent / "kiosk")
 
@@ -143,3 +146,60 @@ def test_card_emulator_lists_personas(
     names = {p["name"] for p in json.loads(out)}
     assert {"valid-adult", "pin-one-try", "pin-locked", "expired-cert", "revoked-cert", "under-15", "moved-out",
             "support-measures", "rare-kanji", "smartphone", "not-my-number"} <= names  # fmt: skip
+
+
+@pytest.mark.pcsc
+def test_diag_auth_uses_the_reader_and_json_given_before_the_sub_command(
+    insert_card: InsertCard, pcsc_daemon: PcscDaemon, card_ca: JpkiTestCa
+) -> None:
+    """GIVEN another card in reader 00 00 and valid-adult in reader 00 01 WHEN staff run `kiosk diag card
+    --reader '…00 01' --json auth --pin-stdin` THEN the card in 00 01 is authenticated (its certificate, 3
+    tries) and the answer is JSON."""
+    insert_card("not-my-number", slot=0)
+    adult = insert_card("valid-adult", slot=1)
+    done = _kiosk(
+        "diag", "card", "--reader", pcsc_daemon.readers[1], "--json",
+        "auth", "--pin-stdin", "--challenge", "c0ffee", stdin="1234\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = json.loads(done.stdout)
+    shown = x509.load_pem_x509_certificate(out["certificate_pem"].encode())
+    assert shown.public_bytes(Encoding.DER) == card_ca.material(adult.card.persona).auth_cert
+    assert out["tries_left"] == 3
+
+
+@pytest.mark.pcsc
+def test_card_emulator_keeps_its_keys_in_the_data_dir_given(pcsc_daemon: PcscDaemon, tmp_path: Path) -> None:
+    """GIVEN `kiosk card-emulator --persona valid-adult --data-dir DIR` on the second vpcd port WHEN staff
+    authenticate the inserted card through pcscd THEN it answers with keys kept in DIR (not in
+    $MADOGUCHI_CARD_EMULATOR_DIR), and Ctrl-C removes it."""
+    reader = pcsc_daemon.readers[1]
+    data_dir, env_dir = tmp_path / "given", tmp_path / "from-env"
+    env = dict(os.environ, MADOGUCHI_CARD_EMULATOR_DIR=str(env_dir))
+    argv = [
+        KIOSK, "card-emulator", "--persona", "valid-adult", "--data-dir", str(data_dir),
+        "--vpcd-port", str(pcsc_daemon.port + 1),
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        try:
+            wait_card_state(reader, present=True, timeout=20)
+        except TimeoutError:
+            proc.kill()
+            raise AssertionError(f"no card inserted: {proc.communicate()[1][-2000:]}") from None
+        done = _kiosk("diag", "card", "auth", "--reader", reader, "--pin-stdin", "--challenge", "00", "--json",
+                      stdin="1234\n")  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        shown = x509.load_pem_x509_certificate(
+            json.loads(done.stdout)["certificate_pem"].encode()
+        ).public_key()
+        kept = JpkiTestCa(data_dir).material(persona_by_name("valid-adult")).auth_key.public_key()
+        assert isinstance(shown, rsa.RSAPublicKey) and shown.public_numbers() == kept.public_numbers()
+        assert not env_dir.exists()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        wait_card_state(reader, present=False)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

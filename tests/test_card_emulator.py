@@ -4,6 +4,7 @@ driver's operations over the ``emulated://card?persona=…`` transport (no pcscd
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import pytest
 from cryptography import x509
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from device_drivers.card.constants import AID_JPKI, AID_KENHOJO, CardKind, JpkiEf
+from device_drivers.card.constants import AID_JPKI, AID_KENHOJO, CardKind, JpkiEf, KenhojoEf
 from device_drivers.card.emulator.card import EmulatedCard
 from device_drivers.card.emulator.material import JpkiTestCa
 from device_drivers.card.emulator.personas import PERSONAS, BackendFlag, persona_by_name
@@ -23,13 +24,16 @@ from device_drivers.card.errors import (
     PinBlocked,
     PinFormatError,
     PinIncorrect,
+    PinLastTry,
     PinRequired,
     UnsupportedCard,
 )
 from device_drivers.card.jpki import auth_digest_info
+from device_drivers.card.messages import message_for
 from device_drivers.card.pin import Pin
 from device_drivers.card.session import CardSession, open_card
 from madoguchi.errors import UserError
+from tests.fixtures.pcsc import ApduCounter
 
 
 @pytest.fixture
@@ -203,20 +207,30 @@ def test_card_pulled_in_process_between_verify_and_sign(bank: EmulatorBank) -> N
     assert bank.card("valid-adult").tries_left("JPKI", JpkiEf.AUTH_PIN) == 3
 
 
-def test_kenhojo_reads_basic_four_and_my_number_including_rare_kanji(bank: EmulatorBank) -> None:
-    """GIVEN the rare-kanji persona WHEN the kenhojo AP is read with the PIN THEN name 𠮷田 and the number."""
+def test_basic_four_is_read_with_rare_kanji_and_without_the_my_number(bank: EmulatorBank) -> None:
+    """GIVEN the rare-kanji persona WHEN the basic four is read with its 券面事項入力補助 PIN THEN name 𠮷田,
+    address, birth date and sex come back, and the My Number EF (0001) was never read."""
     persona = persona_by_name("rare-kanji")
-    with open_card("emulated://card?persona=rare-kanji", bank=bank) as s:
+    seen = ApduCounter(bank.card("rare-kanji"))
+    with CardSession(EmulatedTransport(seen)) as s:  # type: ignore[arg-type]
         assert s.kenhojo_tries_left() == 3
-        data = s.read_kenhojo(Pin.from_digits("1234"))
-    assert data.basic.name == "𠮷田 一郎" and data.basic.name.encode()[:4] == b"\xf0\xa0\xae\xb7"
-    assert (data.basic.address, data.basic.birth_date, data.basic.sex) == (
-        persona.address,
-        "19551123",
-        "male",
-    )
-    assert data.my_number == persona.my_number
-    assert persona.my_number not in repr(data)
+        basic = s.read_basic_four(Pin.from_digits("1234"))
+    assert basic.name == "𠮷田 一郎" and basic.name.encode()[:4] == b"\xf0\xa0\xae\xb7"
+    assert (basic.address, basic.birth_date, basic.sex) == (persona.address, "19551123", "male")
+    assert seen.reads == {("kenhojo", KenhojoEf.BASIC_FOUR)}
+    assert persona.full_name not in repr(basic)
+
+
+def test_kenhojo_pin_differs_persona_keeps_its_own_pin(bank: EmulatorBank) -> None:
+    """GIVEN the kenhojo-pin-differs card WHEN the auth PIN 1234 authenticates and the basic four is asked
+    with 1234, then with its own 5678 THEN 1234 is refused on 券面事項入力補助 (2 tries left) and 5678 reads it."""
+    with open_card("emulated://card?persona=kenhojo-pin-differs", bank=bank) as s:
+        assert s.authenticate(Pin.from_digits("1234"), b"n").tries_left == 3
+        with pytest.raises(PinIncorrect) as wrong:
+            s.read_basic_four(Pin.from_digits("1234"))
+        assert wrong.value.tries_left == 2
+        assert s.read_basic_four(Pin.from_digits("5678")).name == "窓口 次郎"
+    assert bank.card("kenhojo-pin-differs").tries_left("kenhojo", KenhojoEf.PIN) == 3
 
 
 def test_kenhojo_files_need_the_pin(bank: EmulatorBank) -> None:
@@ -316,13 +330,22 @@ def test_card_without_sfi_support_gets_select_and_read(bank: EmulatorBank) -> No
     assert card.tries_left("JPKI", JpkiEf.AUTH_PIN) == 3
 
 
-def test_kenhojo_locked_pin_sends_no_verify(card_ca: JpkiTestCa) -> None:
-    """GIVEN a kenhojo PIN with 0 tries WHEN reading THEN PinBlocked and no PIN was sent."""
-    persona = dataclasses.replace(persona_by_name("valid-adult"), kenhojo_tries=0)
-    with CardSession(EmulatedTransport(EmulatedCard(persona, card_ca.material(persona)))) as s:
-        with pytest.raises(PinBlocked):
-            s.read_kenhojo(Pin.from_digits("1234"))
-        assert not any("<redacted>" in c for c in s.stats.commands)
+@pytest.mark.parametrize(("tries", "error"), [(0, PinBlocked), (1, PinLastTry)])
+def test_kenhojo_pin_at_one_or_no_try_left_is_never_tried(
+    card_ca: JpkiTestCa, tries: int, error: type[Exception]
+) -> None:
+    """GIVEN a 券面事項入力補助 PIN with 0 or 1 tries left WHEN the basic four is asked with a typed PIN THEN
+    PinBlocked / PinLastTry (whose text states the tries left), no PIN was sent and the counter is unchanged."""
+    persona = dataclasses.replace(persona_by_name("valid-adult"), kenhojo_tries=tries)
+    seen = ApduCounter(EmulatedCard(persona, card_ca.material(persona)))
+    with CardSession(EmulatedTransport(seen)) as s, pytest.raises(error) as refused:  # type: ignore[arg-type]
+        s.read_basic_four(Pin.from_digits("1234"))
+    assert seen.pin_verifies == Counter() and seen.reads == set()
+    assert seen.card.tries_left("kenhojo", KenhojoEf.PIN) == tries
+    if tries == 1:
+        assert isinstance(refused.value, PinLastTry)
+        assert "残り回数は1回" in message_for(refused.value, "ja")
+        assert "1 try left" in message_for(refused.value, "en")
 
 
 _HYPOTHESIS_BANK = EmulatorBank(ca=JpkiTestCa())

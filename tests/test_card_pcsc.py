@@ -5,21 +5,25 @@ Each test inserts fresh emulated cards into the session's private pcscd (tests/f
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import time
+from collections import Counter
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from device_drivers.card.constants import CardKind, JpkiEf
+from device_drivers.card.constants import CardKind, JpkiEf, KenhojoEf
 from device_drivers.card.emulator.card import EmulatedCard
+from device_drivers.card.emulator.personas import persona_by_name
 from device_drivers.card.errors import (
     CardRemoved,
     NoCardPresent,
     PinBlocked,
     PinIncorrect,
+    PinLastTry,
     PinRequired,
     ReaderAmbiguous,
     ReaderGone,
@@ -29,7 +33,7 @@ from device_drivers.card.events import CardEvent, CardEventKind, CardEventMonito
 from device_drivers.card.pcsc import list_readers
 from device_drivers.card.pin import Pin
 from device_drivers.card.session import open_card
-from tests.fixtures.pcsc import InsertCard, PcscDaemon, wait_card_state
+from tests.fixtures.pcsc import ApduCounter, InsertCard, PcscDaemon, wait_card_state
 
 pytestmark = pytest.mark.pcsc
 
@@ -174,13 +178,32 @@ def test_two_readers_pick_by_configured_name(insert_card: InsertCard, pcsc_daemo
         assert (s0.card_kind(), s1.card_kind()) == (CardKind.OTHER, CardKind.JUKI_CARD)
 
 
-def test_kenhojo_through_pcscd(insert_card: InsertCard, pcsc_daemon: PcscDaemon) -> None:
-    """GIVEN the rare-kanji card WHEN the kenhojo AP is read THEN the name with 𠮷 arrives intact."""
-    inserted = insert_card("rare-kanji")
+def test_basic_four_through_pcscd_with_its_own_pin(insert_card: InsertCard, pcsc_daemon: PcscDaemon) -> None:
+    """GIVEN the kenhojo-pin-differs card WHEN the basic four is read through pcscd with its own 券面事項入力補助
+    PIN THEN the name arrives intact, one PIN was VERIFYed (on that AP only) and the My Number EF was never read."""
+    inserted = insert_card("kenhojo-pin-differs", wrap=ApduCounter)
     with open_card(f"pcsc://{pcsc_daemon.reader}") as session:
-        data = session.read_kenhojo(Pin.from_digits("1234"))
-    assert data.basic.name == "𠮷田 一郎"
-    assert data.my_number == inserted.card.persona.my_number
+        basic = session.read_basic_four(Pin.from_digits(inserted.card.persona.kenhojo_pin_value))
+    assert basic.name == "窓口 次郎"
+    seen = inserted.link.card
+    assert isinstance(seen, ApduCounter)
+    assert seen.pin_verifies == Counter({"kenhojo": 1})
+    assert seen.reads == {("kenhojo", KenhojoEf.BASIC_FOUR)}
+
+
+def test_kenhojo_pin_with_one_try_left_is_not_tried_through_pcscd(
+    insert_card: InsertCard, pcsc_daemon: PcscDaemon
+) -> None:
+    """GIVEN a card whose 券面事項入力補助 PIN has 1 try left WHEN the basic four is asked through pcscd THEN
+    PinLastTry with 1 try left, no PIN sent, and the card still has its 1 try."""
+    persona = dataclasses.replace(persona_by_name("kenhojo-pin-differs"), kenhojo_tries=1)
+    inserted = insert_card(persona, wrap=ApduCounter)
+    with open_card(f"pcsc://{pcsc_daemon.reader}") as session, pytest.raises(PinLastTry) as refused:
+        session.read_basic_four(Pin.from_digits("5678"))
+    assert refused.value.tries_left == 1
+    seen = inserted.link.card
+    assert isinstance(seen, ApduCounter) and seen.pin_verifies == Counter()
+    assert inserted.card.tries_left("kenhojo", KenhojoEf.PIN) == 1
 
 
 def _drain(

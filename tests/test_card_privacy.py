@@ -59,7 +59,7 @@ def test_debug_logs_of_a_full_session_hold_no_pin_or_personal_data(
     insert_card: InsertCard, pcsc_daemon: PcscDaemon, caplog: pytest.LogCaptureFixture
 ) -> None:
     """GIVEN DEBUG logging everywhere WHEN a resident's card goes through events, a wrong PIN,
-    authentication and the kenhojo read THEN no log line, error text or repr contains the PIN
+    authentication and the basic-four read THEN no log line, error text or repr contains the PIN
     (as digits or APDU hex) or any personal data or certificate content."""
     caplog.set_level(logging.DEBUG)
     persona = dataclasses.replace(persona_by_name("rare-kanji"), pin=SECRET_PIN)
@@ -78,14 +78,14 @@ def test_debug_logs_of_a_full_session_hold_no_pin_or_personal_data(
             except PinIncorrect as exc:
                 texts += [str(exc), repr(exc), exc.detail]
             result = session.authenticate(Pin.from_digits(SECRET_PIN), b"nonce")
-            data = session.read_kenhojo(Pin.from_digits(SECRET_PIN))
-            texts += [repr(result), repr(data), repr(data.basic)]
+            basic = session.read_basic_four(Pin.from_digits(SECRET_PIN))
+            texts += [repr(result), repr(basic)]
         inserted.remove()
         while events.get(timeout=5).kind is not CardEventKind.CARD_REMOVED:
             pass
     finally:
         monitor.stop()
-    assert data.basic.name == persona.full_name  # the session really read the personal data
+    assert basic.name == persona.full_name  # the session really read the personal data
     from cryptography import x509
 
     cert = x509.load_der_x509_certificate(result.certificate_der)

@@ -164,6 +164,14 @@ BAD_CASES = [
         id="device-id-upper-case",
     ),
     pytest.param(
+        ('"jp-131016-k03"', '"jp-131016-k03\\n"'),
+        "kiosk.device_id",
+        "jp-131016-k03",
+        "not a valid device id",
+        "did you mean 'jp-131016-k03'",
+        id="device-id-trailing-newline",
+    ),
+    pytest.param(
         ('payment = "serial:', 'payment = "cups:'),
         "devices.payment",
         "cups:///dev/kiosk/payment",

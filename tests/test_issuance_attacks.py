@@ -25,7 +25,7 @@ from device_drivers.card.pin import Pin
 from kiosk_app.issuance_client import DocumentRejected, IssuanceClient, KioskSession
 from kiosk_app.rpc_client import RpcCallError
 from madoguchi.config.broker import BrokerConfig
-from madoguchi.contracts.issuance import IssueResult, b64d, b64e
+from madoguchi.contracts.issuance import ConfirmOutcome, IssueResult, b64d, b64e
 from madoguchi.contracts.rpc import RpcErrorCode, RpcRequest, RpcResponse
 from madoguchi.contracts.topics import Down, Up, down, up
 from madoguchi.mqtt_client import make_client
@@ -303,3 +303,77 @@ def test_client_retries_same_request_until_service_answers(
     finally:
         rpc.close()
         server.stop()
+
+
+def _issue_params(session: KioskSession, total: int, payment_ref: str) -> dict[str, object]:
+    return {
+        "session_id": session.session_id,
+        "type_id": "juminhyo",
+        "choices": {},
+        "copies": 1,
+        "payment_ref": payment_ref,
+        "amount_yen": total,
+    }
+
+
+def test_req_id_reused_for_another_session_gets_that_sessions_document(
+    issuance_server: tuple[IssuanceEnv, RpcServer], issuance_kiosk: KioskFactory
+) -> None:
+    """GIVEN a kiosk that issued resident A's document under req_id X WHEN resident B's session (same kiosk,
+    later) sends its issue request under the same req_id X THEN B gets a document bound to B's session, never
+    A's cached answer."""
+    env, _ = issuance_server
+    kiosk = issuance_kiosk("jp-999999-k34")
+    req_id = str(uuid.uuid4())
+    session_a = _authenticated(env, kiosk)
+    params_a = _issue_params(session_a, kiosk.prepare(session_a, "juminhyo").total_yen, "P-A")
+    result_a = IssueResult.model_validate(kiosk.rpc.call("certificate.issue", params_a, req_id=req_id))
+    kiosk.confirm(session_a, result_a.binding.serial, ConfirmOutcome.PRINTED)
+
+    session_b = _authenticated(env, kiosk, ANOTHER)
+    params_b = _issue_params(session_b, kiosk.prepare(session_b, "juminhyo").total_yen, "P-B")
+    result_b = IssueResult.model_validate(kiosk.rpc.call("certificate.issue", params_b, req_id=req_id))
+
+    assert result_b.binding.session_id == session_b.session_id
+    assert result_b.binding.serial != result_a.binding.serial
+    kiosk.check_binding(session_b, result_b, b64d(result_b.pdf, "pdf"))
+
+
+def test_exact_replay_after_printed_never_resends_the_document(
+    issuance_server: tuple[IssuanceEnv, RpcServer], issuance_kiosk: KioskFactory
+) -> None:
+    """GIVEN a document issued and confirmed printed WHEN the very same issue request (same req_id and
+    parameters, within its deadline) is replayed THEN the answer carries no PDF: the session is printed."""
+    env, _ = issuance_server
+    kiosk = issuance_kiosk("jp-999999-k35")
+    req_id = str(uuid.uuid4())
+    session = _authenticated(env, kiosk)
+    params = _issue_params(session, kiosk.prepare(session, "juminhyo").total_yen, "P-R")
+    first = IssueResult.model_validate(kiosk.rpc.call("certificate.issue", params, req_id=req_id))
+    assert first.pdf
+    again = IssueResult.model_validate(kiosk.rpc.call("certificate.issue", params, req_id=req_id))
+    assert again.binding.serial == first.binding.serial  # a lost answer: the same document again
+    kiosk.confirm(session, first.binding.serial, ConfirmOutcome.PRINTED)
+
+    with pytest.raises(RpcCallError) as caught:
+        kiosk.rpc.call("certificate.issue", params, req_id=req_id)
+    assert caught.value.code is RpcErrorCode.CONFLICT
+    assert "printed" in caught.value.message
+
+
+def test_exact_replay_after_void_never_resends_the_document(
+    issuance_server: tuple[IssuanceEnv, RpcServer], issuance_kiosk: KioskFactory
+) -> None:
+    """GIVEN a document voided by the kiosk WHEN its issue request is replayed THEN no PDF is sent again."""
+    env, _ = issuance_server
+    kiosk = issuance_kiosk("jp-999999-k36")
+    req_id = str(uuid.uuid4())
+    session = _authenticated(env, kiosk)
+    params = _issue_params(session, kiosk.prepare(session, "juminhyo").total_yen, "P-V")
+    first = IssueResult.model_validate(kiosk.rpc.call("certificate.issue", params, req_id=req_id))
+    kiosk.confirm(session, first.binding.serial, ConfirmOutcome.VOID)
+
+    with pytest.raises(RpcCallError) as caught:
+        kiosk.rpc.call("certificate.issue", params, req_id=req_id)
+    assert caught.value.code is RpcErrorCode.CONFLICT
+    assert "void" in caught.value.message

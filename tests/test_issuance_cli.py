@@ -15,32 +15,21 @@ from central_broker.broker import MosquittoBroker
 from central_broker.cli import main
 from central_broker.rpc_server import RpcServer
 from device_drivers.card.emulator.personas import persona_by_name
-from device_drivers.card.pin import Pin
 from madoguchi.config.broker import BrokerConfig
-from madoguchi.contracts.issuance import AuthenticateParams, IssueParams, IssueResult, b64e
+from madoguchi.contracts.issuance import IssueParams, IssueResult
 from madoguchi.contracts.topics import FLEET_CONTROL
 from madoguchi.mqtt_client import make_client
-from tests.fixtures.issuance import IssuanceEnv, emulated_card
+from tests.fixtures.issuance import IssuanceEnv, authenticate_in_service
 
 DEVICE = "jp-999999-k60"
 
 
 def _issued(env: IssuanceEnv) -> IssueResult:
-    begun = env.service.begin(DEVICE)
-    with emulated_card(env.ca, persona_by_name("valid-adult")) as card:
-        auth = card.authenticate(Pin.from_digits("1234"), base64.b64decode(begun.nonce))
-    env.service.authenticate(
-        DEVICE,
-        AuthenticateParams(
-            session_id=begun.session_id,
-            certificate=b64e(auth.certificate_der),
-            signature=b64e(auth.signature),
-        ),
-    )
+    session_id = authenticate_in_service(env, DEVICE, persona_by_name("valid-adult"))
     return env.service.issue(
         DEVICE,
         IssueParams(
-            session_id=begun.session_id,
+            session_id=session_id,
             type_id="kazei",
             payment_ref="P",
             amount_yen=env.service.settings.catalog.certificate_type("kazei")

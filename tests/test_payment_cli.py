@@ -8,37 +8,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from kiosk_app.cli import main
 from tests.fixtures.serial_pty import StartSim
+from tests.payment_helpers import Run, kiosk_cli
 
 KIOSK = str(Path(sys.executable).parent / "kiosk")
 
 
-@dataclass(frozen=True)
-class Run:
-    """Outcome of one `kiosk` command line."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
 def kiosk(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
-    """Run `kiosk ARGS...` through the real entry point in this process (no interpreter start-up cost)."""
-
-    def run(*args: str) -> Run:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return Run(code, out, err)
-
-    return run
+    """`kiosk ARGS...` run in this process."""
+    return kiosk_cli(capsys)
 
 
 def test_simulator_command_serves_a_sale_and_records_the_charge(
@@ -155,8 +138,8 @@ def test_sale_command_needs_a_journal_location(
 def test_unknown_outcome_exits_3_and_staff_reconcile_it(
     tmp_path: Path, payment_sim: StartSim, kiosk: Callable[..., Run]
 ) -> None:
-    """GIVEN e-money 処理未了 WHEN sold by command THEN exit 3 "contact staff", listed as unresolved, and
-    `kiosk payment reconcile` settles it."""
+    """GIVEN e-money 処理未了 WHEN sold by command THEN exit 3 "contact staff", listed as unresolved,
+    `kiosk payment reconcile` settles it as charged, and selling the order again charges nothing."""
     sim = payment_sim("emoney-unknown")
     journal = str(tmp_path / "j.sqlite")
     sale = kiosk(
@@ -209,7 +192,9 @@ def test_unknown_outcome_exits_3_and_staff_reconcile_it(
         "--journal",
         journal,
     )
-    assert again.returncode == 2 and "already paid" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert "ALREADY PAID" in again.stdout and "not charged again" in again.stdout
+    assert len(sim.ledger.charges()) == 1
 
 
 def test_diag_payment_sends_only_a_status_request(payment_sim: StartSim, kiosk: Callable[..., Run]) -> None:

@@ -36,7 +36,10 @@ def test_first_bytes_after_open_are_sts_with_seq_01(tmp_path: Path, raw_pty_pair
     """GIVEN a terminal played by hand on the pty master WHEN the kiosk opens the port THEN the first
     bytes on the wire are exactly the reference STS frame, and an STR answer is understood."""
     session = Session(
-        SerialPortSource(raw_pty_pair.path), Journal(tmp_path / "j.sqlite", "k"), KplCodec(), FakeClock()
+        SerialPortSource(raw_pty_pair.path),
+        Journal(tmp_path / "j.sqlite", "jp-131016-k03"),
+        KplCodec(),
+        FakeClock(),
     )
     answers: list[StatusReply] = []
     worker = threading.Thread(target=lambda: answers.append(session.connect()))
@@ -53,7 +56,7 @@ def test_unanswered_frame_is_sent_three_times_then_fails(tmp_path: Path, raw_pty
     """GIVEN a terminal that never ACKs WHEN the kiosk sends STS THEN three identical transmissions,
     T_ACK apart, then a PaymentError; no journal entry is made for a status check."""
     clock = FakeClock(idle_step=0.5)
-    journal = Journal(tmp_path / "j.sqlite", "k")
+    journal = Journal(tmp_path / "j.sqlite", "jp-131016-k03")
     session = Session(SerialPortSource(raw_pty_pair.path), journal, KplCodec(), clock)
     start = clock.monotonic()
     with pytest.raises(PaymentError, match="not acknowledged after 3 tries"):

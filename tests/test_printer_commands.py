@@ -109,6 +109,43 @@ def test_printer_emulator_command_serves_tcp_and_pty(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
+def test_printer_emulator_command_behaves_as_a_58mm_model_without_cutter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN `kiosk printer-emulator --model ZJ-5870 --width 384` WHEN the generic-58 profile prints a ticket
+    THEN the job ends with a feed to the tear bar and nothing was ignored; an unknown model is refused with
+    a hint before anything listens."""
+    from device_drivers.printer import ReceiptPrinter, encode_raster, profile_for
+    from device_drivers.printer.samples import sample_document
+    from kiosk_app.cli import main
+
+    assert main(["printer-emulator", "--port", "0", "--out", str(tmp_path / "x"), "--model", "TM-NOPE"]) == 2
+    assert "ZJ-5870" in capsys.readouterr().err
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kiosk_app.cli import main; main()", "printer-emulator", "--port", "0",
+         "--out", str(tmp_path / "jobs"), "--model", "ZJ-5870", "--width", "384"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        tcp_url = proc.stdout.readline().split()[2]
+        profile = profile_for("generic-58")
+        printer = ReceiptPrinter(tcp_url, timeout=1.0)
+        assert printer.print_job(
+            encode_raster(sample_document("ticket", "ja"), profile), "t"
+        ).outcome.value == ("printed")
+        printer.close()
+        deadline = time.monotonic() + 5
+        while not list((tmp_path / "jobs").glob("job-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (record,) = list((tmp_path / "jobs").glob("job-*.json"))
+        summary = json.loads(record.read_text())
+        assert summary["cut_mode"] == "tear-off" and summary["ignored"] == {}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_every_printing_module_imports_without_side_effects() -> None:
     """GIVEN a fresh interpreter WHEN every printing module is imported THEN no thread, socket or file appears."""
     code = (

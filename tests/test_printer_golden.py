@@ -60,6 +60,11 @@ def test_ticket_on_58mm_matches_golden_image() -> None:
     check_golden("ticket-ja-58mm", preview_image(sample_document("ticket", "ja"), profile_for("generic-58")))
 
 
+def test_slip_on_58mm_matches_golden_image() -> None:
+    """GIVEN the 384-dot profile (QR and barcode as raster images) WHEN a slip is rendered THEN it matches its golden."""
+    check_golden("slip-ja-58mm", preview_image(sample_document("slip", "ja"), profile_for("generic-58")))
+
+
 def test_golden_comparison_catches_a_one_digit_change() -> None:
     """GIVEN the ticket golden WHEN the queue number differs by one digit THEN the comparison fails."""
     doc = sample_document("ticket", "ja")

@@ -24,8 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = group(subparsers, "issuance", "certificate issuance: verify printed certificates, kill switch")
     verify = sub.add_parser(
         "verify",
-        help="check a certificate's QR code offline against the city's issuance public key",
-        description="Check a certificate PDF's QR code (or the QR text) offline. Exit 0 when genuine, 1 when not.",
+        help="check a certificate PDF (QR code and printed content) offline against the city's issuance public key",
+        description="Check a certificate PDF offline: its QR code's signature, and that the PDF's printed serial "
+        "and text are what the QR code signs. With --qr, the QR text alone (proves nothing about the paper it is "
+        "printed on). Exit 0 when genuine, 1 when not or when the printed content cannot be confirmed (format-1 "
+        "codes). The online check (serial + verification code) is the /verify page of the central web.",
     )
     verify.add_argument("file", nargs="?", type=Path, help="certificate PDF")
     verify.add_argument("--qr", help="the QR code's text instead of a PDF (also a 未交付 slip's QR text)")
@@ -59,6 +62,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--keep-documents", action="store_true", help="keep printed documents (encrypted)")
     serve.add_argument("--min-app-version", help="kiosks reporting an older version cannot issue (R-10)")
     serve.add_argument("--mayor", default="市長", help="mayor's name printed on certificates")
+    serve.add_argument(
+        "--verify-url",
+        help="public address of the certificate check page printed on certificates "
+        "(e.g. https://www.city.midori.example.jp/verify)",
+    )
     serve.add_argument(
         "--demo", action="store_true", help="trust the card emulator's test CA and seed its personas"
     )
@@ -142,10 +150,22 @@ def _incidents(args: argparse.Namespace) -> int:
     return 0
 
 
+_PROVES = {
+    "genuine": "the city signed this kind, serial, issue time and printed content, and the PDF's text is that "
+    "content",
+    "not_genuine": "the PDF's serial or printed text is not what the city signed with this QR code",
+    "qr_only": "the city signed this kind, serial, issue time and content digest; it proves nothing about the paper or "
+    "file the code is printed on (a copied code verifies too): check the PDF, or check online with the serial "
+    "and the verification code printed on the certificate",
+    "content_unchecked": "format-1 QR code (printed before content binding): the city signed kind, serial and "
+    "issue time only; the printed name and other content cannot be confirmed offline",
+}
+
+
 def _verify(args: argparse.Namespace) -> int:
-    from central_broker.issuance.qrcheck import check_pdf, check_qr, load_public_key
+    from central_broker.issuance.certqr import QrSignatureError
+    from central_broker.issuance.qrcheck import Verdict, check_pdf, check_qr, load_public_key
     from central_broker.issuance.unissued import PREFIX as UNISSUED_PREFIX
-    from device_drivers.printer.a4.qrsign import QrSignatureError
 
     if (args.file is None) == (args.qr is None):
         raise UserError(
@@ -158,31 +178,49 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         result = check_qr(args.qr, key) if args.qr is not None else check_pdf(args.file, key)
     except QrSignatureError as exc:
-        emit({"genuine": False, "reason": str(exc)}, args.json, f"NOT GENUINE: {exc}")
+        emit(
+            {"genuine": False, "verdict": "not_genuine", "reason": str(exc)}, args.json, f"NOT GENUINE: {exc}"
+        )
         return 1
-    claims = result.claims
+    claims, verdict = result.claims, result.verdict
     data = {
-        "genuine": result.printed_serial_matches is not False,
+        "verdict": verdict.value,
+        "genuine": verdict in (Verdict.GENUINE, Verdict.QR_ONLY),
+        "format": claims.version,
         "kind": claims.kind,
         "serial": claims.serial,
         "issued_at": claims.issued_at,
+        "content_digest": claims.content_digest,
         "printed_serial_matches": result.printed_serial_matches,
+        "content_matches": result.content_matches,
+        "content_checked": result.content_matches is not None,
+        "proves": _PROVES[verdict.value],
     }
+    what = f"{claims.kind} {claims.serial} issued {claims.issued_at}"
     if result.printed_serial_matches is False:
-        emit(
-            data,
-            args.json,
-            f"NOT GENUINE: the QR code is signed for serial {claims.serial}, not the printed one",
+        text = f"NOT GENUINE: the QR code is signed for serial {claims.serial}, not the printed one"
+    elif result.content_matches is False:
+        text = (
+            f"NOT GENUINE: the printed content does not match what the city issued as {claims.serial} — "
+            "names, dates or other text were changed, or the QR code was copied from another certificate"
         )
-        return 1
-    emit(data, args.json, f"genuine: {claims.kind} {claims.serial} issued {claims.issued_at}")
-    return 0
+    elif verdict is Verdict.CONTENT_UNCHECKED:
+        text = (
+            f"CANNOT CONFIRM the printed content of {what}: {_PROVES[verdict.value]}. "
+            f"Ask the issuing office about serial {claims.serial}."
+        )
+    elif verdict is Verdict.QR_ONLY:
+        text = f"QR code genuine ({what}): {_PROVES[verdict.value]}."
+    else:
+        text = f"genuine: {what}; the printed content is what the city signed"
+    emit(data, args.json, text)
+    return 0 if data["genuine"] else 1
 
 
 def _verify_slip(text: str, key: Ed25519PublicKey, as_json: bool) -> int:
     """A 未交付 slip (R-15): staff check it before handing the certificate over free."""
+    from central_broker.issuance.certqr import QrSignatureError
     from central_broker.issuance.unissued import verify_unissued
-    from device_drivers.printer.a4.qrsign import QrSignatureError
 
     try:
         slip = verify_unissued(text, key)
@@ -288,6 +326,7 @@ def _serve(args: argparse.Namespace) -> int:
         document_key=args.document_key,
         keep_documents=args.keep_documents,
         mayor=args.mayor,
+        verify_url=args.verify_url,
         min_app_version=args.min_app_version,
         demo=args.demo,
     )

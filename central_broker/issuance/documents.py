@@ -1,5 +1,5 @@
 """Certificate documents from registry facts: the printing package's typed models, rendered to PDF with
-serial, issue time and the signed QR code (`device_drivers.printer.a4`).
+serial, issue time, verification code and the signed QR code binding the printed content (`bound_pdf`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central_broker.issuance.bound_pdf import BoundCertificate, render_bound
 from central_broker.issuance.registry import Resident
 from device_drivers.printer.a4.models import (
     AttachmentEntry,
@@ -25,7 +26,7 @@ from device_drivers.printer.a4.models import (
     ResidentRecord,
     SealCertificate,
 )
-from device_drivers.printer.a4.pdf import RenderedCertificate, certificate_fonts, render_certificate
+from device_drivers.printer.a4.pdf import certificate_fonts
 from device_drivers.printer.a4.seal import draw_city_seal
 from madoguchi.contracts.catalog_certs import CertificateCategory, CertificateType
 
@@ -109,26 +110,33 @@ def _jp(day: date) -> str:
 
 
 def render(
-    certificate: Certificate, key: Ed25519PrivateKey, pool: Executor | None = None
-) -> RenderedCertificate:
-    """Render to PDF with the city's seal and signed QR (raises `GlyphMissing` for unprintable text).
+    certificate: Certificate,
+    key: Ed25519PrivateKey,
+    code: str,
+    verify_url: str | None = None,
+    pool: Executor | None = None,
+) -> BoundCertificate:
+    """Render to PDF with the city's seal, the verification `code` and the signed QR (raises `GlyphMissing`
+    for unprintable text).
 
     With `pool` (a process pool from `render_pool()`), rendering runs in another process so that
     several CPU cores render at once; the key crosses as raw bytes.
     """
     if pool is None:
-        return render_certificate(certificate, key)
-    return pool.submit(_render_raw, certificate, key.private_bytes_raw()).result()
+        return render_bound(certificate, key, code, verify_url)
+    return pool.submit(_render_raw, certificate, key.private_bytes_raw(), code, verify_url).result()
 
 
-def _render_raw(certificate: Certificate, raw_key: bytes) -> RenderedCertificate:
-    return render_certificate(certificate, Ed25519PrivateKey.from_private_bytes(raw_key))
+def _render_raw(
+    certificate: Certificate, raw_key: bytes, code: str, verify_url: str | None
+) -> BoundCertificate:
+    return render_bound(certificate, Ed25519PrivateKey.from_private_bytes(raw_key), code, verify_url)
 
 
 def _warm() -> int:
     from device_drivers.printer.a4.samples import sample_certificate
 
-    render_certificate(sample_certificate(), Ed25519PrivateKey.generate())
+    render_bound(sample_certificate(), Ed25519PrivateKey.generate(), "0" * 16)
     return os.getpid()
 
 

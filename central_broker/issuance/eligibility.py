@@ -1,5 +1,7 @@
 """What a resident may have now: the active catalog's types and fees, the resident's facts, the
-kill switch and the hours. Every refusal carries the catalog's reason and where to go (R-06).
+kill switch and the hours. Every refusal carries a reason and where to go (R-06) in the resident's
+language (R-35): the catalog rule's text in that language, else the built-in text of that kind
+(`refusal_texts.json`), and only then the catalog's Japanese.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from central_broker.issuance.refusal_texts import builtin_refusal, choose, extra_text, hours_text
 from central_broker.issuance.registry import Resident
 from madoguchi.contracts.catalog import Catalog, NoFeeInForce
 from madoguchi.contracts.catalog_base import local_time
 from madoguchi.contracts.catalog_certs import CertificateCategory, CertificateType
-from madoguchi.contracts.catalog_rules import RuleKind
+from madoguchi.contracts.catalog_rules import EligibilityRule, RuleKind
 from madoguchi.contracts.issuance import Offer, Refusal
 from madoguchi.contracts.signed import FunctionControl
 
@@ -31,40 +34,33 @@ ISSUABLE_CATEGORIES = frozenset(
         CertificateCategory.FAMILY_REGISTER,
     }
 )
-_GENERIC = {
-    "not_available": ("この証明書はこの機械では発行していません。", "市民課 窓口へお越しください。"),
-    "not_resident": ("この市の住民登録が見つかりません。", "市民課 窓口へお越しください。"),
-    "no_seal": ("印鑑登録がありません。", "市民課 窓口で印鑑登録をしてください。"),
-    "certificate_revoked": (
-        "カードの電子証明書が失効しています。",
-        "マイナンバーカード窓口へお越しください。",
-    ),
-}
 
 
 def refusal_for(
     catalog: Catalog, kind: str, language: str, type_id: str | None = None, extra: str = ""
 ) -> Refusal:
-    """A refusal of `kind` with the catalog's texts (or built-in Japanese ones for kinds the catalog lacks)."""
+    """A refusal of `kind` in `language`; `extra` (already in that language) is appended to the reason.
+
+    Per field, the catalog rule's text when it has `language` itself, else the built-in text of `kind`,
+    else the rule's Japanese; the rule's `counter` is kept.
+    """
     rule = None
     try:
         rule = catalog.refusal(type_id, RuleKind(kind)) if type_id else _any_rule(catalog, RuleKind(kind))
     except ValueError:
         rule = None
-    if rule is not None:
-        reason = rule.reason.text(language)
-        return Refusal(
-            kind=kind,
-            reason=f"{reason} {extra}".strip(),
-            where_to_go=rule.where_to_go.text(language),
-            counter=rule.counter,
-            type_id=type_id,
-        )
-    reason, where = _GENERIC.get(kind, ("この機械では発行できません。", "市民課 窓口へお越しください。"))
-    return Refusal(kind=kind, reason=f"{reason} {extra}".strip(), where_to_go=where, type_id=type_id)
+    builtin = builtin_refusal(kind)
+    reason = choose(rule.reason if rule else None, builtin.reason, language)
+    return Refusal(
+        kind=kind,
+        reason=f"{reason} {extra}".strip(),
+        where_to_go=choose(rule.where_to_go if rule else None, builtin.where_to_go, language),
+        counter=rule.counter if rule else None,
+        type_id=type_id,
+    )
 
 
-def _any_rule(catalog: Catalog, kind: RuleKind):  # type: ignore[no-untyped-def]
+def _any_rule(catalog: Catalog, kind: RuleKind) -> EligibilityRule | None:
     return next((r for r in catalog.eligibility_rules if r.kind == kind), None)
 
 
@@ -117,8 +113,7 @@ def type_refusal(
         return refusal_for(catalog, str(kind), language, cert.id, extra)
 
     if rules.control.suspends(device_id, municipality):
-        message = rules.control.message.get(language) or rules.control.message.get("ja", "")
-        return refuse(RuleKind.KILL_SWITCH, message)
+        return refuse(RuleKind.KILL_SWITCH, extra_text(rules.control.message, language))
     if cert.category not in ISSUABLE_CATEGORIES:
         return refuse("not_available")
     try:
@@ -127,7 +122,8 @@ def type_refusal(
         return refuse(RuleKind.NO_FEE)
     status = catalog.is_open(cert.id, at)
     if not status.open and status.reason is not None:
-        return refuse(RuleKind(status.reason.value), status.hours.text(language))
+        weekly = cert.hours.weekly if cert.hours else catalog.service_hours.weekly
+        return refuse(RuleKind(status.reason.value), hours_text(status.hours, weekly, language))
     today = local_time(at).date()
     if resident.age_on(today) < catalog.minimum_age(cert.id):
         return refuse(RuleKind.MIN_AGE)

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from central_broker.issuance.errors import IssuanceError
 from central_broker.issuance.service import IssuanceService
-from central_broker.rpc_server import RpcCall, RpcFailure, RpcHandler
+from central_broker.rpc_server import RpcCall, RpcFailure, RpcHandler, answered_afresh
 from madoguchi.contracts.base import ContractError
 from madoguchi.contracts.issuance import (
     AuthenticateParams,
@@ -90,7 +90,11 @@ def issuance_handlers(service: IssuanceService) -> dict[str, RpcHandler]:
         Method.PREPARE: prepare,
         Method.INCIDENT: incident,
     }
-    return {method.value: _guard(func) for method, func in table.items()}
+    handlers = {method.value: _guard(func) for method, func in table.items()}
+    # A retry of issue runs again (the service returns the same document while it is issued or failed,
+    # and refuses once it is printed or void), so a replay never re-sends a printed document.
+    handlers[Method.ISSUE.value] = answered_afresh(handlers[Method.ISSUE.value])
+    return handlers
 
 
 def control_subscriber(

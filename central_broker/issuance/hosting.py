@@ -23,11 +23,16 @@ from madoguchi.config.central import CentralConfig
 from madoguchi.contracts.catalog import load_catalog, load_sample_catalog
 from madoguchi.contracts.messages import AlertMessage, Severity
 
-__all__ = ["IssuanceHost"]
+__all__ = ["IssuanceHost", "issuance_dir"]
 
 _logger = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 60.0
+
+
+def issuance_dir(config: CentralConfig) -> Path:
+    """Where `serve` keeps the issuance store and registry: `<data_dir>/issuance`."""
+    return Path(config.central.data_dir) / "issuance"
 
 
 class IssuanceHost:
@@ -50,7 +55,7 @@ class IssuanceHost:
             return None
         catalog_file = config.central.catalog_file
         catalog = load_catalog(catalog_file) if catalog_file else load_sample_catalog()
-        service, keys = build_service(config.issuance, Path(config.central.data_dir) / "issuance", catalog)
+        service, keys = build_service(config.issuance, issuance_dir(config), catalog)
         return cls(service, control_subscriber(service, keys), store)
 
     @property

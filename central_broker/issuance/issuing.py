@@ -89,6 +89,9 @@ def issue_document(
         binding_sig=produced.binding_sig,
         qr=rendered.qr_payload,
         blob=svc.vault.seal(serial, rendered.pdf),
+        code_hmac=produced.code_hmac,
+        holder_hmac=produced.holder_hmac,
+        content_digest=rendered.content_digest,
     )
     if not svc.store.store_document(doc, svc.audit_entry(device_id, "issued", cert.id, serial, row.cert_fp)):
         svc.store.audit(svc.audit_entry(device_id, "void:duplicate", cert.id, serial, row.cert_fp))

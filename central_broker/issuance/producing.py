@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from central_broker.issuance.bound_pdf import BoundCertificate
+from central_broker.issuance.checkcode import new_code
 from central_broker.issuance.documents import build_certificate, render
 from central_broker.issuance.eligibility import refusal_for, type_refusal
 from central_broker.issuance.errors import IssuanceError
 from central_broker.issuance.registry import Resident
 from central_broker.issuance.store import SessionRow
 from device_drivers.printer.a4.models import CertificateMeta
-from device_drivers.printer.a4.pdf import RenderedCertificate
 from device_drivers.printer.errors import GlyphMissing
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.catalog import CatalogLookupError
@@ -70,13 +71,19 @@ class Checked:
 
 @dataclass(frozen=True, repr=False)
 class Produced:
-    """A rendered, bound document not yet handed out."""
+    """A rendered, bound document not yet handed out, with what the online check stores about it.
+
+    `code_hmac` and `holder_hmac` are keyed hashes of the printed verification code and of the holder's
+    name and birth date (`CheckKeys`); the code itself is kept nowhere but on the paper.
+    """
 
     serial: str
     issued_at: datetime
-    rendered: RenderedCertificate
+    rendered: BoundCertificate
     binding: Binding
     binding_sig: str
+    code_hmac: str
+    holder_hmac: str
 
 
 def check_request(
@@ -127,9 +134,10 @@ def produce(svc: IssuanceService, device_id: str, checked: Checked, language: st
         serial, issued_at, catalog.municipality.names.text("ja"), svc.settings.mayor, device_id
     )
     household = svc.registry.household(checked.resident)
+    code = new_code()
     try:
         model = build_certificate(cert, checked.resident, household, checked.choices, meta)
-        rendered = render(model, svc.settings.signing_key, svc.render_pool)
+        rendered = render(model, svc.settings.signing_key, code, svc.settings.verify_url, svc.render_pool)
     except GlyphMissing as exc:
         svc.store.audit(svc.audit_entry(device_id, "void:unprintable", cert.id, serial, row.cert_fp))
         reason = refusal_for(catalog, RuleKind.NAME_OUTSIDE_FONT.value, language, cert.id)
@@ -143,7 +151,16 @@ def produce(svc: IssuanceService, device_id: str, checked: Checked, language: st
         pdf_sha256=hashlib.sha256(rendered.pdf).hexdigest(),
         issued_at=issued_at.isoformat(timespec="seconds"),
     )
-    return Produced(serial, issued_at, rendered, binding, sign_binding(binding, svc.settings.signing_key))
+    resident = checked.resident
+    return Produced(
+        serial,
+        issued_at,
+        rendered,
+        binding,
+        sign_binding(binding, svc.settings.signing_key),
+        code_hmac=svc.check_keys.code(serial, code),
+        holder_hmac=svc.check_keys.holder(serial, resident.name, resident.birth_date),
+    )
 
 
 @dataclass(repr=False)

@@ -32,7 +32,7 @@ from madoguchi.contracts.catalog import Catalog, load_catalog, load_sample_catal
 from madoguchi.contracts.signed import key_id
 from madoguchi.errors import ConfigError
 
-__all__ = ["RunOptions", "build_server", "build_service", "config_of"]
+__all__ = ["RunOptions", "build_server", "build_service", "config_of", "read_secret"]
 
 _logger = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class RunOptions:
     document_key: Path | None = None
     keep_documents: bool = False
     mayor: str = "市長"
+    verify_url: str | None = None
     min_app_version: str | None = None
     demo: bool = False
 
@@ -79,7 +80,8 @@ def _public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def _secret(path: Path, what: str) -> bytes:
+def read_secret(path: Path, what: str) -> bytes:
+    """The base64 secret in `path` (`what` names it in the error)."""
     try:
         return base64.b64decode(path.read_text().strip(), validate=True)
     except (OSError, ValueError) as exc:
@@ -114,6 +116,7 @@ def config_of(options: RunOptions) -> IssuanceConfig:
             "control_keys": list(options.control_keys),
             "demo": options.demo,
             "mayor": options.mayor,
+            "verify_url": options.verify_url,
             "min_app_version": options.min_app_version,
         }
     )
@@ -134,14 +137,15 @@ def build_service(
         catalog=catalog,
         trusted_cas=cas,
         signing_key=_private_key(config.signing_key),
-        audit_key=_secret(config.audit_key, "audit key"),
+        audit_key=read_secret(config.audit_key, "audit key"),
         mayor=config.mayor,
+        verify_url=config.verify_url,
         nonce_ttl_s=float(config.nonce_ttl_s),
         reprint_window_s=float(config.reprint_window_s),
         keep_documents=config.keep_documents,
         min_app_version=config.min_app_version,
     )
-    vault = Vault(_secret(config.document_key, "document key")) if config.document_key else Vault()
+    vault = Vault(read_secret(config.document_key, "document key")) if config.document_key else Vault()
     store = IssuanceStore(data_dir / "issuance.sqlite")
     processes = config.render_processes or os.cpu_count() or 1
     service = IssuanceService(

@@ -26,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.issuance.authcheck import AuthVerdict, RevocationChecker, check_authentication
+from central_broker.issuance.checkcode import CheckKeys
 from central_broker.issuance.documents import printable
 from central_broker.issuance.eligibility import Eligibility, refusal_for
 from central_broker.issuance.errors import IssuanceError
@@ -86,6 +87,7 @@ class IssuanceSettings:
     reprint_window_s: float = 600.0
     keep_documents: bool = False
     min_app_version: str | None = None  # R-10: kiosks reporting less (or nothing) cannot begin
+    verify_url: str | None = None  # the public verification page printed on certificates
 
     def __repr__(self) -> str:
         return "IssuanceSettings(<secrets>)"
@@ -116,6 +118,7 @@ class IssuanceService:
         self.clock = clock
         self.render_pool = render_pool
         self.incidents = incidents or IncidentLog(store.path)
+        self.check_keys = CheckKeys(settings.audit_key)
         self.on_incident = on_incident
         self.preparer = Preparer(self)
         self._control_lock = threading.Lock()
@@ -267,7 +270,13 @@ class IssuanceService:
             return AuthenticateResult(
                 status=AuthStatus.REFUSED, cert_fingerprint=row.cert_fp or "", refusal=refusal
             )
-        return AuthenticateResult(status=AuthStatus.AUTHENTICATED, cert_fingerprint=row.cert_fp or "")
+        # The resident's own name for their confirmation screen: the kiosk never reads it from the card.
+        resident = self.registry.resident(row.resident_id) if row.resident_id else None
+        return AuthenticateResult(
+            status=AuthStatus.AUTHENTICATED,
+            cert_fingerprint=row.cert_fp or "",
+            holder_name=resident.name if resident is not None else "",
+        )
 
     def options(self, device_id: str, session_id: str, language: str = "ja") -> OptionsResult:
         """The types the authenticated resident may have now, and the refused ones with reasons."""

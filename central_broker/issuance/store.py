@@ -5,7 +5,9 @@ fingerprint; there is no shared "current request" (Kawasaki 2023). State changes
 compare-and-set on the expected previous state, so two requests racing on one session cannot
 both win. Document PDFs are stored only encrypted (`Vault`) and only until they are confirmed,
 unless retention is configured. The audit log holds device, time, type, serial and a keyed hash
-of the card certificate — never contents.
+of the card certificate — never contents. For the online check a document row also keeps its content
+digest and keyed hashes of the printed verification code and of the holder's name and birth date
+(`checkcode.CheckKeys`), never those values themselves.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ class DocumentRow:
     binding_sig: str
     qr: str
     blob: bytes | None
+    code_hmac: str | None = None  # keyed hash of the printed verification code (None: format-1 document)
+    holder_hmac: str | None = None  # keyed hash of the holder's printed name and birth date
+    content_digest: str | None = None  # the printed content's digest the QR code signs
 
     def __repr__(self) -> str:
         return f"DocumentRow({self.serial!r}, {self.state.value})"
@@ -114,7 +119,8 @@ CREATE TABLE IF NOT EXISTS documents (
     serial TEXT PRIMARY KEY, session_id TEXT NOT NULL UNIQUE REFERENCES sessions (session_id),
     device_id TEXT NOT NULL, type_id TEXT NOT NULL, payment_ref TEXT NOT NULL, copies INTEGER NOT NULL,
     state TEXT NOT NULL, issued_ms INTEGER NOT NULL, reprint_until_ms INTEGER, reprints INTEGER NOT NULL,
-    binding_json TEXT NOT NULL, binding_sig TEXT NOT NULL, qr TEXT NOT NULL, blob BLOB);
+    binding_json TEXT NOT NULL, binding_sig TEXT NOT NULL, qr TEXT NOT NULL, blob BLOB,
+    code_hmac TEXT, holder_hmac TEXT, content_digest TEXT);
 CREATE INDEX IF NOT EXISTS documents_state ON documents (state);
 CREATE TABLE IF NOT EXISTS serials (day TEXT PRIMARY KEY, last INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
@@ -128,8 +134,9 @@ _SESSION_COLS = (
 )
 _DOC_COLS = (
     "serial, session_id, device_id, type_id, payment_ref, copies, state, issued_ms, reprint_until_ms,"
-    " reprints, binding_json, binding_sig, qr, blob"
+    " reprints, binding_json, binding_sig, qr, blob, code_hmac, holder_hmac, content_digest"
 )
+_ADDED_DOC_COLUMNS = ("code_hmac", "holder_hmac", "content_digest")  # databases made before the online check
 
 
 def _session(row: tuple[object, ...]) -> SessionRow:
@@ -154,6 +161,15 @@ class IssuanceStore:
         with self._lock:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        with self._tx() as db:
+            have = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            for column in _ADDED_DOC_COLUMNS:
+                if column not in have:
+                    db.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
+                    _logger.info("issuance store: added documents.%s", column)
 
     def close(self) -> None:
         """Close the database."""
@@ -259,11 +275,11 @@ class IssuanceStore:
             if changed != 1:
                 return False
             db.execute(
-                f"INSERT INTO documents ({_DOC_COLS}) VALUES ({', '.join('?' * 14)})",  # noqa: S608
+                f"INSERT INTO documents ({_DOC_COLS}) VALUES ({', '.join('?' * 17)})",  # noqa: S608
                 (
                     doc.serial, doc.session_id, doc.device_id, doc.type_id, doc.payment_ref, doc.copies,
                     doc.state, doc.issued_ms, doc.reprint_until_ms, doc.reprints, doc.binding_json,
-                    doc.binding_sig, doc.qr, doc.blob,
+                    doc.binding_sig, doc.qr, doc.blob, doc.code_hmac, doc.holder_hmac, doc.content_digest,
                 ),
             )  # fmt: skip
             self._audit(db, audit)
@@ -275,6 +291,15 @@ class IssuanceStore:
             row = self._db.execute(
                 f"SELECT {_DOC_COLS} FROM documents WHERE session_id = ?",  # noqa: S608
                 (session_id,),
+            ).fetchone()
+        return _document(row) if row else None
+
+    def document(self, serial: str) -> DocumentRow | None:
+        """A document by serial."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_DOC_COLS} FROM documents WHERE serial = ?",  # noqa: S608
+                (serial,),
             ).fetchone()
         return _document(row) if row else None
 

@@ -1,4 +1,5 @@
-"""The central web app: operators' fleet dashboard and KPIs, counter staff's orders, auditors' log.
+"""The central web app: operators' fleet dashboard and KPIs, counter staff's orders, auditors' log, and
+the public certificate check (`/verify`, no sign-in).
 
 `create_app(ctx)` builds a FastAPI app from a `WebContext`; nothing runs at import. Pages are
 server-rendered Jinja2; static files are bundled in the package (no CDN); live updates come over
@@ -25,6 +26,7 @@ from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_pages import router as kpi_router
 from central_broker.web.order_pages import router as order_router
 from central_broker.web.security import Forbidden, LoginRequired, SecurityHeaders
+from central_broker.web.verify_pages import router as verify_router
 
 __all__ = ["create_app"]
 
@@ -39,7 +41,16 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.add_middleware(LanguageMiddleware)
     static = resources.files("central_broker.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for make_router in (auth_router, fleet_router, control_router, kpi_router, order_router, events_router):
+    routers = (
+        auth_router,
+        fleet_router,
+        control_router,
+        kpi_router,
+        order_router,
+        events_router,
+        verify_router,
+    )
+    for make_router in routers:
         app.include_router(make_router())
 
     @app.exception_handler(LoginRequired)

@@ -15,10 +15,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from central_broker.accounts import AccountStore, Role, WebSession
+from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
 from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_, install_gettext
+from central_broker.web.ratelimit import VerifyGate
 from central_broker.web.security import SESSION_COOKIE
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import local_time
@@ -74,9 +76,15 @@ class WebContext:
     sse_interval_s: float = 1.0
     health_refresh_s: float = 2.0  # a cached fleet view is reused this long when only health changed
     central_warnings: Callable[[], list[str]] = list  # e.g. CRLs about to expire, shown to operators
+    online_check: OnlineCheck | None = None  # the public certificate check (None: no issuance here)
+    verify_gate: VerifyGate | None = None  # its rate limits (made on the context's clock when None)
     templates: Jinja2Templates = field(default_factory=_templates)
     cache: dict[str, Any] = field(default_factory=dict)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.verify_gate is None:
+            self.verify_gate = VerifyGate(self.clock)
 
     def now_ms(self) -> int:
         """Central time in epoch ms."""

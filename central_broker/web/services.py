@@ -110,3 +110,5 @@ class CentralServices:
             self.kpi.stop()
         if self.web is not None:
             self.web.stop()
+        if self.ctx.online_check is not None:
+            self.ctx.online_check.close()

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 
 from central_broker.accounts import AccountStore
+from central_broker.issuance.hosting import issuance_dir
+from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
 from central_broker.pki.crl_status import CrlWatch
 from central_broker.store import FleetStore, open_store
@@ -48,7 +50,8 @@ def open_orders(store: FleetStore, catalog: Catalog, clock: Callable[[], float] 
 def open_web_context(
     config: CentralConfig, store: FleetStore | None = None, clock: Callable[[], float] = time.time
 ) -> WebContext:
-    """The web context: stores on the central database, the catalog, cookie settings."""
+    """The web context: stores on the central database, the catalog, cookie settings, and the public
+    certificate check on the issuance store when `[issuance]` is configured."""
     fleet = store or open_store(
         config.central.store_url, stale_after_s=config.fleet.stale_after_s, clock=clock
     )
@@ -64,4 +67,7 @@ def open_web_context(
         central_warnings=CrlWatch(
             config.pki_dir, config.pki.broker_dir, warn_s=config.pki.crl_warn_days * 86_400
         ).problems,
+        online_check=(
+            None if config.issuance is None else OnlineCheck.open(config.issuance, issuance_dir(config))
+        ),
     )

@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from device_drivers.card.constants import CardKind
 from device_drivers.card.messages import message_for
@@ -165,15 +166,26 @@ def auth_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reader", metavar="NAME", help="PC/SC reader name (or a unique part of it)")
+def _target_options(parser: argparse.ArgumentParser, *, after_parent: bool = False) -> None:
+    """`--reader`, `--emulate`, `--extended`, `--json`.
+
+    On a sub-command (`after_parent`) they default to nothing, so that what was given before the
+    sub-command (`kiosk diag card --reader X auth`) is kept instead of being reset to the default.
+    """
+    keep: dict[str, Any] = {"default": argparse.SUPPRESS} if after_parent else {}
+    parser.add_argument("--reader", metavar="NAME", help="PC/SC reader name (or a unique part of it)", **keep)
     parser.add_argument(
-        "--emulate", metavar="PERSONA", help="use the in-process card emulator with this persona"
+        "--emulate", metavar="PERSONA", help="use the in-process card emulator with this persona", **keep
     )
     parser.add_argument(
-        "--extended", action="store_true", help="use extended-length APDUs (reader must pass them)"
+        "--extended", action="store_true", help="use extended-length APDUs (reader must pass them)", **keep
     )
-    add_json_flag(parser)
+    if after_parent:
+        parser.add_argument(
+            "--json", action="store_true", help="print machine-readable JSON on stdout", **keep
+        )
+    else:
+        add_json_flag(parser)
 
 
 def register_diag(diag: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -187,7 +199,7 @@ def register_diag(diag: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     auth = sub.add_parser(
         "auth", help=auth_help, description=auth_help + ". The PIN is read from stdin only."
     )
-    _target_options(auth)
+    _target_options(auth, after_parent=True)
     auth.add_argument(
         "--pin-stdin", action="store_true", help="read the 4-digit auth PIN from stdin (required)"
     )

@@ -20,6 +20,7 @@ __all__ = [
     "PinBlocked",
     "PinFormatError",
     "PinIncorrect",
+    "PinLastTry",
     "PinRequired",
     "ReaderAmbiguous",
     "ReaderGone",
@@ -51,6 +52,18 @@ class PinBlocked(CardError):
 
     code = "card.pin_blocked"
     message_key = "card_pin_blocked"
+
+
+class PinLastTry(CardError):
+    """One try is left on a PIN the kiosk did not ask the resident for: nothing was sent, since a wrong
+    PIN would lock it. `tries_left` is what the card reported (1)."""
+
+    code = "card.pin_last_try"
+    message_key = "card_pin_last_try"
+
+    def __init__(self, tries_left: int, detail: str = "") -> None:
+        super().__init__(detail or f"{tries_left} try left: no VERIFY sent")
+        self.tries_left = tries_left
 
 
 class PinRequired(CardError):

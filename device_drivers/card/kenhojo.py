@@ -1,5 +1,9 @@
-"""券面事項入力補助AP: the basic four (name, address, birth date, sex) and the My Number,
-read with the 4-digit PIN to pre-fill forms (書かない窓口).
+"""券面事項入力補助AP: the basic four (name, address, birth date, sex), read with the resident's own
+4-digit 券面事項入力補助 PIN to pre-fill forms (書かない窓口).
+
+Rules (issue 15): this PIN is VERIFYed only with digits the resident typed for it, never with the
+auth PIN on the guess that residents share one; nothing is sent when 1 or 0 tries are left; the
+My Number EF (0001) is never read: no procedure of the kiosk needs it.
 
 The results are personal data: their reprs show nothing, and nothing here logs them.
 """
@@ -16,6 +20,7 @@ from device_drivers.card.errors import (
     CardMalformedResponse,
     NotMyNumberCard,
     PinBlocked,
+    PinLastTry,
     UnexpectedStatusWord,
 )
 from device_drivers.card.pin import Pin
@@ -23,19 +28,16 @@ from device_drivers.card.tlv import iter_tlvs, parse_one
 
 __all__ = [
     "BasicFour",
-    "KenhojoData",
     "Sex",
     "kenhojo_tries_left",
     "my_number_check_digit",
     "parse_basic_four",
-    "parse_my_number",
-    "read_kenhojo",
+    "read_basic_four",
 ]
 
 _logger = logging.getLogger(__name__)
 
 TAG_BASIC_FOUR = 0xFF20
-TAG_MY_NUMBER = 0xFF10
 _TAGS = {0xDF22: "name", 0xDF23: "address", 0xDF24: "birth_date", 0xDF25: "sex"}
 _SEX = {"1": "male", "2": "female", "9": "not_applicable"}
 
@@ -55,19 +57,8 @@ class BasicFour:
         return "BasicFour(<personal data>)"
 
 
-@dataclass(frozen=True, repr=False)
-class KenhojoData:
-    """What the 券面事項入力補助AP gives: the My Number and the basic four."""
-
-    my_number: str
-    basic: BasicFour
-
-    def __repr__(self) -> str:
-        return "KenhojoData(<personal data>)"
-
-
 def my_number_check_digit(first11: str) -> int:
-    """Check digit of a My Number from its first 11 digits (個人番号 check-digit rule)."""
+    """Check digit of a My Number from its first 11 digits (個人番号 check-digit rule; emulator personas)."""
     if len(first11) != 11 or not first11.isdigit():
         raise ValueError("a My Number check digit needs 11 digits")
     total = 0
@@ -77,19 +68,6 @@ def my_number_check_digit(first11: str) -> int:
         total += p * q
     rem = total % 11
     return 0 if rem <= 1 else 11 - rem
-
-
-def parse_my_number(data: bytes) -> str:
-    """Parse EF 0001: ``FF 10 0C`` + 12 ASCII digits (+ padding); checks the check digit."""
-    item = parse_one(data)
-    if item.tag != TAG_MY_NUMBER:
-        raise CardMalformedResponse(f"My Number EF starts with tag {item.tag:X}, expected FF10")
-    text = item.value.decode("ascii", "replace")
-    if len(text) != 12 or not text.isdigit():
-        raise CardMalformedResponse("My Number EF does not hold 12 digits")
-    if my_number_check_digit(text[:11]) != int(text[11]):
-        raise CardMalformedResponse("My Number check digit does not match")
-    return text
 
 
 def parse_basic_four(data: bytes) -> BasicFour:
@@ -132,18 +110,26 @@ def kenhojo_tries_left(ch: CardChannel) -> int:
     return pin_tries_left(ch, KenhojoEf.PIN, KENHOJO_PIN_TRIES, "kenhojo PIN status")
 
 
-def read_kenhojo(ch: CardChannel, pin: Pin) -> KenhojoData:
-    """VERIFY the 4-digit kenhojo PIN and read the My Number and basic four.
+def read_basic_four(ch: CardChannel, pin: Pin) -> BasicFour:
+    """VERIFY the 券面事項入力補助 PIN and read the basic four (EF 0002; never the My Number EF 0001).
 
-    The PIN is wiped when this returns or raises.
+    `pin` must be what the resident typed for this PIN, asked for with its tries left; never the
+    auth PIN. The PIN is wiped when this returns or raises.
+
+    Raises:
+        PinBlocked: no tries left; nothing sent.
+        PinLastTry: one try left; nothing sent (a wrong PIN would lock it: the counter decides).
+        PinIncorrect: wrong PIN, with the tries now left.
     """
     with pin:
         pin.check_digits(4)
         _select_kenhojo(ch)
-        if pin_tries_left(ch, KenhojoEf.PIN, KENHOJO_PIN_TRIES, "kenhojo PIN status") == 0:
+        left = pin_tries_left(ch, KenhojoEf.PIN, KENHOJO_PIN_TRIES, "kenhojo PIN status")
+        if left == 0:
             raise PinBlocked("kenhojo PIN locked: no VERIFY sent")
+        if left == 1:
+            raise PinLastTry(left, "kenhojo PIN has 1 try left: no VERIFY sent")
         verify_pin(ch, KenhojoEf.PIN, pin, "kenhojo PIN")
         basic = parse_basic_four(read_ef(ch, KenhojoEf.BASIC_FOUR, "read basic four"))
-        number = parse_my_number(read_ef(ch, KenhojoEf.MY_NUMBER, "read My Number", first=32))
-    _logger.info("kenhojo data read")
-    return KenhojoData(number, basic)
+    _logger.info("kenhojo basic four read")
+    return basic

@@ -23,6 +23,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "暗証番号がロックされています。窓口でロックの解除を行ってください。",
         "en": "The PIN is locked. Please go to the counter to unlock it.",
     },
+    "card_pin_last_try": {
+        "ja": "この暗証番号の残り回数は{tries}回です。間違えるとロックされるため、ここでは照合しません。"
+        "窓口へお越しください。",
+        "en": "This PIN has {tries} try left. A wrong PIN would lock it, so it is not checked here; "
+        "please go to the counter.",
+    },
     "card_pin_required": {
         "ja": "暗証番号の入力が必要です。",
         "en": "Please enter your PIN first.",

@@ -108,9 +108,10 @@ class CardSession:
         """Remaining 券面事項入力補助 PIN tries; spends none."""
         return kenhojo.kenhojo_tries_left(self.channel)
 
-    def read_kenhojo(self, pin: Pin) -> kenhojo.KenhojoData:
-        """The My Number and basic four (personal data: never log it); wipes `pin`."""
-        return kenhojo.read_kenhojo(self.channel, pin)
+    def read_basic_four(self, pin: Pin) -> kenhojo.BasicFour:
+        """The basic four with the 券面事項入力補助 PIN the resident typed for it (personal data: never log
+        it); nothing is sent at 1 or 0 tries left; never the My Number. Wipes `pin`."""
+        return kenhojo.read_basic_four(self.channel, pin)
 
     def close(self) -> None:
         """Reset the card and release the reader."""

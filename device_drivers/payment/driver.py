@@ -19,9 +19,18 @@ from dataclasses import dataclass
 from device_drivers.payment.clock import JST, Clock, SystemClock
 from device_drivers.payment.codec import Codec, Timers
 from device_drivers.payment.errors import InvalidAmount, PaymentBusy, TerminalUnavailable, VoidRefused
+from device_drivers.payment.identifiers import validate_order_id
 from device_drivers.payment.journal import Journal
 from device_drivers.payment.kpl import KplCodec
-from device_drivers.payment.messages import Method, ResultCode, Sale, StatusReply, TerminalState, Void
+from device_drivers.payment.messages import (
+    Inquiry,
+    Method,
+    ResultCode,
+    Sale,
+    StatusReply,
+    TerminalState,
+    Void,
+)
 from device_drivers.payment.records import JournalState, Operation, PaymentEvent, PaymentRecord
 from device_drivers.payment.session import PortSource, Session
 
@@ -132,8 +141,7 @@ class PaymentTerminal:
         """Take one payment for `order_id`; returns the journaled outcome (check `.paid`/`.needs_staff`)."""
         amount = validate_amount(amount, self.max_yen)
         method = Method(method)
-        if not order_id or not order_id.isprintable():
-            raise InvalidAmount("order id must be a non-empty printable text", code="payment.invalid_order")
+        validate_order_id(order_id)  # refused before anything is journaled or sent
         with self._operation():
             self.journal.check_order(order_id)  # blocked or already paid: refused before anything is sent
             self._ready()
@@ -180,12 +188,43 @@ class PaymentTerminal:
                     self.journal.transition(record.ref, JournalState.FAILED_NOT_SENT, detail="recovery")
                 )
                 continue
+            if not self._sendable(record.ref):
+                done.append(self._unsendable(record))
+                continue
             if self.session.link is None:
                 with suppress(TerminalUnavailable):
                     self.session.connect()
             budget = 0.0 if record.state is JournalState.UNKNOWN else None
             done.append(self.session.recover(record.ref, f"recovery of {record.state.value}", budget=budget))
         return done
+
+    def _sendable(self, ref: str) -> bool:
+        try:
+            self.codec.encode(0, Inquiry(ref))
+        except ValueError:
+            return False
+        return True
+
+    def _unsendable(self, record: PaymentRecord) -> PaymentRecord:
+        """A reference the codec refuses (journaled by a version that did not check the kiosk id).
+
+        No frame carrying it can have left the kiosk, but after SENDING only a definite answer or
+        UNKNOWN may follow (§3.2): UNKNOWN, with the reason, so staff reconcile it instead of every
+        recovery failing on it.
+        """
+        if record.state is JournalState.UNKNOWN:
+            return record
+        _logger.warning("payment %s: reference cannot be sent to the terminal; UNKNOWN for staff", record.ref)
+        return self.journal.transition(
+            record.ref,
+            JournalState.UNKNOWN,
+            detail="recovery: reference cannot be sent",
+            result=ResultCode.UNKNOWN,
+            last_error=(
+                "the reference has characters the terminal link cannot carry, so no frame with it was "
+                "sent; staff: reconcile as not-charged after checking the terminal history"
+            ),
+        )
 
     def _check_voidable(self, orig: PaymentRecord) -> None:
         if orig.op is not Operation.SALE or not orig.paid:

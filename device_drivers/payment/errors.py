@@ -11,6 +11,8 @@ from device_drivers.errors import DeviceUnavailable, PaymentError
 __all__ = [
     "AlreadyPaid",
     "InvalidAmount",
+    "InvalidKioskId",
+    "InvalidOrderId",
     "LinkFailure",
     "LinkLost",
     "OrderBlocked",
@@ -26,6 +28,20 @@ class InvalidAmount(PaymentError):
 
     code = "payment.invalid_amount"
     message_key = "payment_invalid_amount"
+
+
+class InvalidKioskId(PaymentError):
+    """A kiosk id that cannot prefix a payment reference; refused before anything is journaled."""
+
+    code = "payment.invalid_kiosk_id"
+    message_key = "payment_contact_staff"
+
+
+class InvalidOrderId(PaymentError):
+    """An order id outside the allowed characters or length; refused before anything is journaled."""
+
+    code = "payment.invalid_order"
+    message_key = "payment_contact_staff"
 
 
 class PaymentBusy(PaymentError):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from device_drivers.payment.clock import Clock, SystemClock
 from device_drivers.payment.errors import AlreadyPaid, OrderBlocked, PaymentError
+from device_drivers.payment.identifiers import validate_kiosk_id, validate_order_id
 from device_drivers.payment.messages import Method, ResultCode
 from device_drivers.payment.records import JournalState, Operation, PaymentRecord
 from madoguchi.sqlite import connect_durable
@@ -80,7 +81,7 @@ class Journal:
 
     Args:
         path: SQLite file (created if absent).
-        kiosk_id: e.g. ``jp-131016-k03``; prefix of every reference.
+        kiosk_id: e.g. ``jp-131016-k03``; prefix of every reference (`InvalidKioskId` if unusable).
         register_no: register number for semi-self registers.
         clock: wall and monotonic time stamps.
         after_commit: called with (ref, state) after each state commit (diagnostics, tests).
@@ -95,7 +96,7 @@ class Journal:
         after_commit: Callable[[str, JournalState], None] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.kiosk_id = kiosk_id
+        self.kiosk_id = validate_kiosk_id(kiosk_id)
         self.register_no = register_no
         self.clock = clock or SystemClock()
         self.after_commit = after_commit
@@ -128,6 +129,7 @@ class Journal:
         """Allocate the next reference and journal the entry as CREATED, in one fsynced commit."""
         with self._lock:
             if op is Operation.SALE:
+                validate_order_id(order_id)
                 self.check_order(order_id)
             now = self._wall()
             self._db.execute("BEGIN IMMEDIATE")
@@ -243,10 +245,18 @@ class Journal:
                     f"order {order_id} has payment {record.ref} in state {record.state.value}; "
                     "staff must resolve it (kiosk payment journal --unresolved) before a new payment"
                 )
+        paid = self.paid_by(order_id)
+        if paid is not None:
+            raise AlreadyPaid(f"order {order_id} is already paid by {paid.ref}")
+
+    def paid_by(self, order_id: str) -> PaymentRecord | None:
+        """The approved, not voided sale of `order_id`, if there is one."""
+        records = self.records(order_id=order_id)
         voided = {r.orig_ref for r in records if r.op is Operation.VOID and r.result is ResultCode.APPROVED}
         for record in records:
             if record.op is Operation.SALE and record.paid and record.ref not in voided:
-                raise AlreadyPaid(f"order {order_id} is already paid by {record.ref}")
+                return record
+        return None
 
     def _event(self, ref: str, state: JournalState, wall: str, detail: str) -> None:
         self._db.execute(

@@ -17,8 +17,8 @@ from device_drivers.printer.encoder import (
     encode_barcode,
     encode_image,
     encode_qr,
+    end_job,
     escpos_dummy,
-    take_bytes,
 )
 from device_drivers.printer.profiles import PrinterProfile
 from device_drivers.printer.raster import RasterRenderer
@@ -82,9 +82,9 @@ def encode_kanji(document: Document, profile: PrinterProfile) -> EncodedJob:
         if isinstance(block, Text):
             segments.extend(_text_segments(block, profile, renderer, printer))
         elif isinstance(block, Qr):
-            segments.append(encode_qr(printer, block, profile))
+            segments.extend(encode_qr(printer, block, profile))
         elif isinstance(block, Barcode):
-            segments.append(encode_barcode(printer, block))
+            segments.extend(encode_barcode(printer, block, profile))
         elif isinstance(block, Rule):
             columns = profile.dots // ANK_DOTS
             segments.append(
@@ -95,8 +95,7 @@ def encode_kanji(document: Document, profile: PrinterProfile) -> EncodedJob:
         elif isinstance(block, Feed):
             segments.append(b"\x1b\x4a" + bytes([min(255, round(block.dots * profile.scale))]))
     segments.append(b"\x1d\x21\x00\x1b\x45\x00")
-    printer.cut()
-    segments.append(take_bytes(printer))
+    segments.append(end_job(printer, profile))
     job = EncodedJob(document.kind, "kanji", tuple(segments))
     _logger.debug("encoded %s in kanji mode: %d bytes", document.kind, len(job))
     return job

@@ -1,16 +1,27 @@
 """Printer profiles: dot width, resolution and capabilities of the receipt printers we support.
 
 A profile is data. The kiosk config names one (``?profile=tm-t20ii`` on the printer URL);
-`profile_for()` looks it up and says which names exist when it is unknown.
+`profile_for()` looks it up and says which names exist when it is unknown. What each model can
+do (native QR and barcodes, its cutter) follows python-escpos' capability database for the
+named model.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from device_drivers.printer.errors import PrinterConfigError
 
-__all__ = ["DEFAULT_PROFILE", "PROFILES", "PrinterProfile", "profile_for"]
+__all__ = ["DEFAULT_PROFILE", "PROFILES", "Cutter", "PrinterProfile", "profile_for"]
+
+
+class Cutter(enum.StrEnum):
+    """How a job ends on this printer."""
+
+    FULL = "full"  # autocutter: feed 6 lines, full cut (ESC d 6, GS V 0)
+    PARTIAL = "partial"  # autocutter: feed 6 lines, partial cut (ESC d 6, GS V 1)
+    NONE = "none"  # tear bar only: GS V 66 0 feeds the print to the tear-off position (no cutter to cut)
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,10 @@ class PrinterProfile:
         escpos_profile: the python-escpos capability profile with the same width.
         kanji: the printer has a kanji ROM and may be driven in kanji mode (FS C 1, Shift_JIS).
         kanji_codec: Python codec matching the ROM (``shift_jis`` = JIS X 0208 only).
-        qr_module: QR module size in dots for native QR codes.
+        qr_module: QR module size in dots (smaller when the code and its quiet zone would not fit).
+        native_qr: the printer draws QR codes itself (GS ( k); otherwise they are sent as raster images.
+        native_barcode: the printer draws CODE128 itself (GS k); otherwise it is sent as a raster image.
+        cutter: how each job ends (full or partial cut, or a feed to the tear bar).
     """
 
     name: str
@@ -34,6 +48,9 @@ class PrinterProfile:
     kanji: bool = False
     kanji_codec: str = "shift_jis"
     qr_module: int = 6
+    native_qr: bool = True
+    native_barcode: bool = True
+    cutter: Cutter = Cutter.FULL
 
     @property
     def scale(self) -> float:
@@ -49,7 +66,16 @@ PROFILES: dict[str, PrinterProfile] = {
         PrinterProfile("tm-t88v", 512, 180, "TM-T88V"),
         PrinterProfile("tm-t88v-j", 512, 180, "TM-T88V", kanji=True),
         PrinterProfile("rp-f10-80", 576, 203, "RP-F10-80mm"),
-        PrinterProfile("generic-58", 384, 203, "ZJ-5870", qr_module=4),
+        PrinterProfile(
+            "generic-58",
+            384,
+            203,
+            "ZJ-5870",
+            qr_module=4,
+            native_qr=False,
+            native_barcode=False,
+            cutter=Cutter.NONE,
+        ),
     )
 }
 

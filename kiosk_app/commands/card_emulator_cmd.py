@@ -1,11 +1,13 @@
 """`kiosk card-emulator`: insert an emulated My Number card into pcscd's vpcd reader; Ctrl-C
-removes it. Test PINs: auth/券面事項入力補助 1234, signature password MADO1234.
+removes it. Test PINs: auth/券面事項入力補助 1234 (券面事項入力補助 5678 on kenhojo-pin-differs),
+signature password MADO1234.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.errors import UserError
@@ -69,6 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--data-dir",
+        type=Path,
+        metavar="DIR",
         help="keep the test CA and persona keys here (default: $MADOGUCHI_CARD_EMULATOR_DIR or cache)",
     )
     add_json_flag(parser)

@@ -1,7 +1,10 @@
 """`kiosk payment`: take a payment, recover, look at and reconcile the payment journal.
 
-Exit codes of `sale`: 0 paid, 1 not paid (declined, cancelled, not charged), 3 outcome unknown —
-the order is blocked until staff reconcile it (`kiosk payment reconcile`).
+Exit codes of `sale`: 0 paid (also when the order was already paid: nothing is charged again),
+1 not paid (declined, cancelled, not charged), 3 outcome unknown — the order is blocked until staff
+reconcile it (`kiosk payment reconcile`), 2 bad input (nothing journaled, nothing sent).
+
+`--data-dir` opens the same journal as the kiosk app (`kiosk_app.payment_journal.journal_path`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import dataclasses
 import logging
 import os
 import re
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +27,49 @@ __all__ = ["open_journal", "record_dict", "register"]
 _logger = logging.getLogger(__name__)
 _AMOUNT = re.compile(r"^[0-9]+$")
 DEFAULT_KIOSK_ID = "jp-000000-k00"
+_TERMINAL_HINT = "check the terminal's cable and power, then kiosk diag payment"
+_JOURNAL_HINT = "check that the directory exists and is writable"
+_HINTS = {
+    "payment.invalid_amount": "give a whole number of yen from 1 to the kiosk's limit",
+    "payment.invalid_order": "pass the order's id as --order, exactly as the order slip or register shows it",
+    "payment.invalid_kiosk_id": "pass this kiosk's device id ([kiosk] device_id in kiosk.toml) as --kiosk-id",
+    "payment.order_blocked": "staff: kiosk payment journal --unresolved, then kiosk payment reconcile",
+    "payment.already_paid": "the order is paid; do not charge it again",
+    "payment.busy": "wait for the running payment to end",
+    "payment.journal_missing": (
+        "--data-dir is the kiosk's data directory ([kiosk] data_dir in kiosk.toml, e.g. /data/kiosk); "
+        "--journal names a journal file"
+    ),
+    "payment.two_journals": "staff: look at the old journal's entries first; nothing was moved or changed",
+}
 
 
-def open_journal(args: argparse.Namespace) -> Any:
-    """The journal named by --journal, or DATA_DIR/payments.sqlite from --data-dir."""
+def open_journal(args: argparse.Namespace, create: bool = True) -> Any:
+    """The journal named by --journal, or the kiosk's journal in --data-dir (as the app opens it).
+
+    Args:
+        args: parsed options (`journal`, `data_dir`, `kiosk_id`).
+        create: make an empty journal if there is none; False for commands that read or settle entries.
+    """
+    from device_drivers.payment.identifiers import validate_kiosk_id
     from device_drivers.payment.journal import Journal
+    from kiosk_app.payment_journal import JournalNotFound, open_kiosk_journal
 
-    if args.journal:
-        path = Path(args.journal)
-    elif args.data_dir:
-        path = Path(args.data_dir) / "payments.sqlite"
-    else:
-        raise UserError(
-            "no payment journal location given",
-            "pass --data-dir DIR (the kiosk's data directory) or --journal FILE",
-        )
     try:
-        return Journal(path, args.kiosk_id)
+        validate_kiosk_id(args.kiosk_id)
+        if args.journal:
+            path = Path(args.journal)
+            if not create and not path.is_file():
+                raise JournalNotFound(f"no payment journal at {path}")
+            return Journal(path, args.kiosk_id)
+        if args.data_dir:
+            return open_kiosk_journal(Path(args.data_dir), args.kiosk_id, create=create)
     except DeviceError as exc:
-        raise UserError(str(exc), "check that the directory exists and is writable") from exc
+        raise UserError(str(exc), _hint(exc, _JOURNAL_HINT)) from exc
+    raise UserError(
+        "no payment journal location given",
+        "pass --data-dir DIR (the kiosk's data directory) or --journal FILE",
+    )
 
 
 def record_dict(record: Any) -> dict[str, Any]:
@@ -86,39 +114,57 @@ def _summary(record: Any) -> str:
 
 def _sale(args: argparse.Namespace) -> int:
     from device_drivers.payment.driver import validate_amount
+    from device_drivers.payment.errors import AlreadyPaid, OrderBlocked
+    from device_drivers.payment.identifiers import validate_order_id
     from device_drivers.payment.messages import Method
 
     amount = _parse_amount(args.amount)
-    try:
-        validate_amount(amount, args.max_yen)  # refused before the port is even opened
+    try:  # refused before the journal or the port is even opened (the kiosk id: in open_journal)
+        validate_amount(amount, args.max_yen)
+        validate_order_id(args.order)
     except DeviceError as exc:
         raise UserError(str(exc), _hint(exc)) from exc
     journal = open_journal(args)
-    terminal = _terminal(args, journal)
     try:
-        terminal.open()
-        record = terminal.sale(args.order, amount, Method(args.method.upper()))
+        with suppress(OrderBlocked):  # recovery when the port opens may settle it; sale() checks again
+            journal.check_order(args.order)  # already paid: answered without opening the port
+        with _terminal(args, journal) as terminal:
+            terminal.open()
+            record = terminal.sale(args.order, amount, Method(args.method.upper()))
+    except AlreadyPaid:
+        return _already_paid(args, journal)
     except DeviceError as exc:
         raise UserError(f"payment not started: {exc}", _hint(exc)) from exc
     finally:
-        terminal.close()
         journal.close()
     emit(record_dict(record), args.json, lambda: _summary(record))
     return 0 if record.paid else 3 if record.needs_staff else 1
 
 
-def _hint(exc: DeviceError) -> str:
-    hints = {
-        "payment.invalid_amount": "give a whole number of yen from 1 to the kiosk's limit",
-        "payment.order_blocked": "staff: kiosk payment journal --unresolved, then kiosk payment reconcile",
-        "payment.already_paid": "the order is paid; do not charge it again",
-        "payment.busy": "wait for the running payment to end",
+def _already_paid(args: argparse.Namespace, journal: Any) -> int:
+    """An order that is paid already is an answer, not an error: say so, charge nothing."""
+    paid = journal.paid_by(args.order)
+    data = record_dict(paid) | {
+        "already_paid": True,
+        "charged_now": False,
+        "message": f"order {args.order} already paid, not charged again",
     }
-    return hints.get(exc.code, "check the terminal's cable and power, then kiosk diag payment")
+    emit(
+        data,
+        args.json,
+        lambda: (
+            f"ALREADY PAID: order {args.order} was paid by {paid.ref} ({paid.amount} yen); not charged again"
+        ),
+    )
+    return 0
+
+
+def _hint(exc: DeviceError, default: str = _TERMINAL_HINT) -> str:
+    return _HINTS.get(exc.code, default)
 
 
 def _recover(args: argparse.Namespace) -> int:
-    journal = open_journal(args)
+    journal = open_journal(args, create=False)
     terminal = _terminal(args, journal)
     try:
         records = terminal.open()
@@ -136,7 +182,7 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    journal = open_journal(args)
+    journal = open_journal(args, create=False)
     try:
         records = journal.records(unresolved=args.unresolved)
         data = [
@@ -154,7 +200,7 @@ def _journal(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    journal = open_journal(args)
+    journal = open_journal(args, create=False)
     try:
         record = journal.reconcile(args.ref, args.outcome == "charged", args.by, args.how)
     except DeviceError as exc:
@@ -166,7 +212,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 
 
 def _void(args: argparse.Namespace) -> int:
-    journal = open_journal(args)
+    journal = open_journal(args, create=False)
     terminal = _terminal(args, journal)
     try:
         terminal.open()
@@ -192,13 +238,13 @@ def _common(parser: argparse.ArgumentParser, device: bool) -> None:
     parser.add_argument(
         "--data-dir",
         default=os.environ.get("MADOGUCHI_DATA_DIR"),
-        help="kiosk data directory (journal: payments.sqlite)",
+        help="kiosk data directory, [kiosk] data_dir in kiosk.toml (journal: payments/journal.sqlite)",
     )
     parser.add_argument("--journal", default=None, help="payment journal file (overrides --data-dir)")
     parser.add_argument(
         "--kiosk-id",
         default=DEFAULT_KIOSK_ID,
-        help=f"kiosk id, prefix of references (default {DEFAULT_KIOSK_ID})",
+        help=f"this kiosk's device id, prefix of references: a-z, 0-9, '-', 3-64 (default {DEFAULT_KIOSK_ID})",
     )
     parser.add_argument(
         "--max-yen", type=int, default=1_000_000, help="highest amount accepted (default 1000000)"

@@ -16,9 +16,19 @@ _logger = logging.getLogger(__name__)
 
 def _run(args: argparse.Namespace) -> int:
     from device_drivers.printer.emulator import VirtualPrinterServer
+    from device_drivers.printer.emulator.capabilities import Capabilities
+    from device_drivers.printer.errors import PrinterConfigError
 
     state = Path(args.state_file) if args.state_file else None
-    server = VirtualPrinterServer(Path(args.out), port=args.port, state_file=state, width=args.width)
+    try:
+        capabilities = Capabilities.of_escpos_model(args.model) if args.model else None
+    except PrinterConfigError as exc:
+        raise UserError(
+            str(exc), "use a model name of python-escpos' list, e.g. TM-T20II or ZJ-5870"
+        ) from exc
+    server = VirtualPrinterServer(
+        Path(args.out), port=args.port, state_file=state, width=args.width, capabilities=capabilities
+    )
     try:
         server.start(with_pty=args.pty)
     except OSError as exc:
@@ -57,4 +67,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--state-file", default=None, help="JSON state file (default: a healthy printer)")
     parser.add_argument("--pty", action="store_true", help="also serve on a pseudo-terminal (printed path)")
     parser.add_argument("--width", type=int, default=576, help="dots per line (576, 512 or 384)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="behave as this python-escpos printer model (e.g. ZJ-5870: a 58 mm printer without native QR, "
+        "barcode or cutter); default: every command",
+    )
     parser.set_defaults(func=_run)

@@ -81,7 +81,7 @@ class PairingForm:
 
     def problem(self) -> str | None:
         """What stops submitting, in words; None when the form is complete."""
-        if not _DEVICE_ID.match(self.device_id):
+        if not _DEVICE_ID.fullmatch(self.device_id):
             return f"device id {self.device_id or '(empty)'} is not of the form jp-131016-k03"
         if len(self.code) != PAIRING_CODE_LENGTH:
             return f"the pairing code has {PAIRING_CODE_LENGTH} characters; {len(self.code)} typed"

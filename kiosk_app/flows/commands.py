@@ -47,6 +47,7 @@ class VerifyPinAndAuthenticate(Command):
 
     session_ref: str
     pin: str = field(repr=False)
+    language: str = "ja"  # the resident's: refusal texts come in it
 
 
 @dataclass(frozen=True)

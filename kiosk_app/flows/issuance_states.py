@@ -95,7 +95,7 @@ def _verify(c: Ctx) -> list[Command]:
     pin = "".join(c.s.pin)
     c.s.clear_pin()
     c.s.pin_error = False
-    return [cmd.VerifyPinAndAuthenticate(c.s.ref, pin)]
+    return [cmd.VerifyPinAndAuthenticate(c.s.ref, pin, c.language)]
 
 
 def _prepare_and_check(c: Ctx) -> list[Command]:

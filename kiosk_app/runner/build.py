@@ -18,13 +18,13 @@ from device_drivers.card.emulator.material import default_data_dir
 from device_drivers.card.emulator.transport import EmulatorBank
 from device_drivers.errors import DeviceError
 from device_drivers.payment.driver import PaymentTerminal
-from device_drivers.payment.journal import Journal
 from device_drivers.payment.transport import port_from_url
 from device_drivers.scanner.reader import open_scanner
 from device_drivers.urls import DeviceKind, DeviceUrl
 from kiosk_app.agent.link import FleetAgent
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
+from kiosk_app.payment_journal import open_kiosk_journal
 from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
 from kiosk_app.runner.order_reports import OrderReports
@@ -76,7 +76,7 @@ def _receipt_url(url: str, config: KioskConfig) -> str:
 
 
 def _terminal(url: str, config: KioskConfig) -> PaymentTerminal | None:
-    journal = Journal(config.kiosk.data_dir / "payments" / "journal.sqlite", config.device_id)
+    journal = open_kiosk_journal(config.kiosk.data_dir, config.device_id)
     terminal = PaymentTerminal(port_from_url(url), journal)
     try:
         recovered = terminal.open()

@@ -2,7 +2,9 @@
 
 One `_Live` per flow session holds the issuance session (nonce, bound card certificate), the serial of
 the document being printed and the signed 未交付 slip after a failed print. Nothing here keeps the PIN
-(it goes to the card and is wiped) or the certificate's bytes after printing.
+(it goes to the card and is wiped), the resident's name (passed on to the flow's session, which wipes it
+at the end) or the certificate's bytes after printing. The only PIN VERIFYed is the auth PIN the resident
+typed; the card's 券面事項入力補助 AP is never touched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from device_drivers.card.errors import PinBlocked, PinIncorrect
 from device_drivers.card.pin import Pin
-from device_drivers.card.session import CardSession
 from device_drivers.errors import CardError, DeviceError
 from device_drivers.payment.records import PaymentRecord
 from kiosk_app.flows import commands as cmd
@@ -67,7 +68,7 @@ class CertificateJobs:
         elif isinstance(command, cmd.VerifyPinAndAuthenticate):
             self._authenticate(command)
         elif isinstance(command, cmd.RequestOptions):
-            self._options(command.session_ref)
+            self._options(command.session_ref, command.language)
         elif isinstance(command, cmd.PrepareDocument):
             self._prepare(command)
         elif isinstance(command, cmd.ConfirmDocument):
@@ -98,16 +99,14 @@ class CertificateJobs:
             self.post(ev.CentralUnreachable())
             return
         try:
-            session = issuance.begin()
+            session = issuance.begin(command.language)
         except (RpcTimeout, RpcCallError):
             self.post(ev.CentralUnreachable())
             return
-        digits = bytearray(command.pin.encode("ascii"))
-        name = ""
+        pin = Pin(bytearray(command.pin.encode("ascii")))
         try:
-            with self.parts.card.open() as card:
-                issuance.authenticate(session, card, Pin(bytearray(digits)))
-                name = self._name(card, digits)
+            with pin, self.parts.card.open() as card:
+                issuance.authenticate(session, card, pin)
         except PinIncorrect as exc:
             self.post(ev.AuthFailed(exc.tries_left))
             return
@@ -123,22 +122,10 @@ class CertificateJobs:
         except (RpcTimeout, RpcCallError, DocumentRejected):
             self.post(ev.CentralUnreachable())
             return
-        finally:
-            for i in range(len(digits)):
-                digits[i] = 0
         self.live[command.session_ref] = _Live(session)
-        self.post(ev.AuthOk(name))
-
-    def _name(self, card: CardSession, digits: bytearray) -> str:
-        """The name on the card's 券面事項入力補助 AP, to show partly masked (the same 4 digits by custom).
-
-        Only the name is kept; the My Number and address read with it are dropped at once.
-        """
-        try:
-            return card.read_kenhojo(Pin(bytearray(digits))).basic.name
-        except CardError as exc:
-            _logger.info("name not read from the card (%s); shown without it", exc.code)
-            return ""
+        # The name the central holds for this card's resident: the card's 券面事項入力補助 AP is never
+        # VERIFYed by the kiosk on its own (its PIN may differ from the auth PIN; issue 15).
+        self.post(ev.AuthOk(session.take_holder_name()))
 
     # --- central ------------------------------------------------------------------------------------
 
@@ -148,11 +135,12 @@ class CertificateJobs:
             _logger.error("no issuance session for this flow session")
         return live
 
-    def _options(self, session_ref: str) -> None:
+    def _options(self, session_ref: str, language: str) -> None:
         live = self._session(session_ref)
         if live is None or self.parts.issuance is None:
             self.post(ev.CentralUnreachable())
             return
+        live.session.language = language  # the resident may have changed language since the card
         try:
             self.post(ev.OptionsReceived(self.parts.issuance.options(live.session)))
         except (RpcTimeout, RpcCallError):

@@ -52,6 +52,14 @@ class IssuanceConfig(ConfigModel):
         False, description="trust the card emulator's test CA and seed its personas (never with real cards)"
     )
     mayor: str = Field("市長", min_length=1, description="mayor's name printed on certificates")
+    verify_url: str | None = Field(
+        None,
+        max_length=80,
+        pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$",
+        description="public address of the certificate check page (the central's /verify), printed on every "
+        "certificate beside its verification code; unset prints 'the issuing city's check page'",
+        examples=["https://www.city.midori.example.jp/verify"],
+    )
     min_app_version: str | None = Field(None, description="kiosks reporting an older app cannot issue (R-10)")
     nonce_ttl_s: StrictInt = Field(120, ge=30, le=600, description="how long a nonce may be signed")
     reprint_window_s: StrictInt = Field(

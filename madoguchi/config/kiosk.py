@@ -104,10 +104,10 @@ class KioskSection(ConfigModel):
     @field_validator("device_id")
     @classmethod
     def _check_device_id(cls, value: str) -> str:
-        if _DEVICE_ID.match(value):
+        if _DEVICE_ID.fullmatch(value):
             return value
         lowered = value.strip().lower()
-        hint = f"did you mean {lowered!r}? " if lowered != value and _DEVICE_ID.match(lowered) else ""
+        hint = f"did you mean {lowered!r}? " if lowered != value and _DEVICE_ID.fullmatch(lowered) else ""
         raise ConfigValueError(Issue("not a valid device id", hint + _DEVICE_ID_FIX))
 
     @field_validator("branch")

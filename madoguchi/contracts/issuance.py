@@ -123,11 +123,17 @@ class Refusal(Message):
 
 
 class AuthenticateResult(Message):
-    """Authenticated (with the certificate fingerprint the service bound) or refused with a reason."""
+    """Authenticated (with the certificate fingerprint the service bound) or refused with a reason.
+
+    `holder_name` is the authenticated resident's name as the registry holds it, for the kiosk to show
+    (partly masked) on that resident's own confirmation screen, so the kiosk never reads it from the card
+    (which would need the card's other PIN). Personal data: never logged, kept only for the session.
+    """
 
     status: AuthStatus
     cert_fingerprint: str = ""
     refusal: Refusal | None = None
+    holder_name: str = Field(default="", max_length=200, repr=False)
 
 
 class Offer(Message):

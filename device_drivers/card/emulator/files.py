@@ -118,7 +118,9 @@ def _kenhojo(persona: Persona) -> Application:
     app.binaries[KenhojoEf.AP_INFO] = encode_tlv(0xDF31, b"\x01\x00")
     app.guards[KenhojoEf.MY_NUMBER] = KenhojoEf.PIN
     app.guards[KenhojoEf.BASIC_FOUR] = KenhojoEf.PIN
-    app.pins[KenhojoEf.PIN] = PinEf(persona.pin.encode(), persona.kenhojo_tries, KENHOJO_PIN_TRIES)
+    app.pins[KenhojoEf.PIN] = PinEf(
+        persona.kenhojo_pin_value.encode(), persona.kenhojo_tries, KENHOJO_PIN_TRIES
+    )
     return app
 
 

@@ -1,5 +1,5 @@
-"""The emulated cards' residents and states (all fictional). Test PINs: auth/kenhojo ``1234``,
-signature password ``MADO1234``.
+"""The emulated cards' residents and states (all fictional). Test PINs: auth/kenhojo ``1234``
+(kenhojo ``5678`` on ``kenhojo-pin-differs``), signature password ``MADO1234``.
 
 A persona is data: card kind, PIN counters at first insertion, certificate dates, basic four
 and backend flags that the central system's fakes use (revoked, 転出, 支援措置).
@@ -14,10 +14,19 @@ from device_drivers.card.constants import CardKind
 from device_drivers.card.kenhojo import my_number_check_digit
 from madoguchi.errors import UserError
 
-__all__ = ["PERSONAS", "TEST_AUTH_PIN", "TEST_SIGN_PIN", "BackendFlag", "Persona", "persona_by_name"]
+__all__ = [
+    "PERSONAS",
+    "TEST_AUTH_PIN",
+    "TEST_OTHER_KENHOJO_PIN",
+    "TEST_SIGN_PIN",
+    "BackendFlag",
+    "Persona",
+    "persona_by_name",
+]
 
 TEST_AUTH_PIN = "1234"
 TEST_SIGN_PIN = "MADO1234"
+TEST_OTHER_KENHOJO_PIN = "5678"
 
 
 class BackendFlag(enum.StrEnum):
@@ -36,8 +45,8 @@ def _my_number(first11: str) -> str:
 class Persona:
     """One emulated card. Dates are relative to now so that personas never age out.
 
-    `pin` is the auth and 券面事項入力補助 PIN (residents often share one), `sign_password` the
-    signature password.
+    `pin` is the auth PIN and, unless `kenhojo_pin` is set, also the 券面事項入力補助 PIN (residents
+    often share one); `sign_password` is the signature password.
     """
 
     name: str
@@ -56,6 +65,12 @@ class Persona:
     flags: tuple[BackendFlag, ...] = ()
     pin: str = TEST_AUTH_PIN
     sign_password: str = TEST_SIGN_PIN
+    kenhojo_pin: str | None = None
+
+    @property
+    def kenhojo_pin_value(self) -> str:
+        """The 券面事項入力補助 PIN: `kenhojo_pin`, or the auth PIN when the resident shares one."""
+        return self.pin if self.kenhojo_pin is None else self.kenhojo_pin
 
     @property
     def has_jpki(self) -> bool:
@@ -113,6 +128,15 @@ PERSONAS: tuple[Persona, ...] = (
         "juki-card", "old 住基カード with the old JPKI token", kind=CardKind.JUKI_CARD, has_sign_cert=False
     ),
     Persona("not-my-number", "some other smart card (no JPKI AP)", kind=CardKind.OTHER),
+    Persona(
+        "kenhojo-pin-differs",
+        "券面事項入力補助 PIN 5678 differs from the auth PIN 1234: the kiosk must never try one on the other",
+        kenhojo_pin=TEST_OTHER_KENHOJO_PIN,
+        full_name="窓口 次郎",
+        sex_code="1",
+        birth_date="19720915",
+        my_number=_my_number("78901234567"),
+    ),
 )
 
 

@@ -120,9 +120,10 @@ class BarcodeSetting:
 
 @dataclass(frozen=True)
 class Cut:
-    """GS V m [n]."""
+    """GS V m [n]; `feed`: m = 65/66/97/98/103/104, which feed to the cutting position first."""
 
     partial: bool
+    feed: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,8 +222,9 @@ class Decoder:
             if len(buf) < 3:
                 return None
             m = buf[2]
-            used = 4 if m in (65, 66, 97, 98, 103, 104) else 3
-            return (Cut(partial=m in (1, 49, 66)), used) if len(buf) >= used else None
+            feed = m in (65, 66, 97, 98, 103, 104)
+            used = 4 if feed else 3
+            return (Cut(partial=m in (1, 49, 66, 98, 104), feed=feed), used) if len(buf) >= used else None
         count = _FIXED.get(prefix)
         if count is None:
             return Other(prefix), 2

@@ -3,7 +3,8 @@
 Real-time status requests (DLE EOT) are answered at once from the state file; everything else
 is executed in order, and held while the paper is out, the cover open or the printer offline,
 then printed after the fix (as real printers do). Each cut ends a job: ``job-NNNN.png`` and
-``job-NNNN.json`` in the output directory.
+``job-NNNN.json`` in the output directory. Commands the emulated model lacks (see
+`Capabilities`) are ignored, as the real model would, and listed in the job's ``ignored``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from device_drivers.printer.emulator import decoder as d
+from device_drivers.printer.emulator.capabilities import Capabilities
 from device_drivers.printer.emulator.render import Paper, barcode_image, qr_image, raster_image
 from device_drivers.printer.emulator.state import EmulatorState, read_state, status_byte
 
@@ -37,6 +39,8 @@ class JobRecord:
     text_lines: list[str] = field(default_factory=list)
     kanji_mode: bool = False
     cut: bool = False
+    cut_mode: str = ""  # "full", "partial" or "tear-off" (fed to the tear bar of a printer without cutter)
+    ignored: Counter[str] = field(default_factory=Counter)
     png: str = ""
 
     def as_json(self) -> dict[str, object]:
@@ -44,17 +48,25 @@ class JobRecord:
         return {
             "job": self.number, "bytes": self.bytes, "commands": dict(self.commands),
             "raster_rows": self.raster_rows, "qr": self.qr, "barcodes": self.barcodes,
-            "text_lines": self.text_lines, "kanji_mode": self.kanji_mode, "cut": self.cut, "png": self.png,
+            "text_lines": self.text_lines, "kanji_mode": self.kanji_mode, "cut": self.cut,
+            "cut_mode": self.cut_mode, "ignored": dict(self.ignored), "png": self.png,
         }  # fmt: skip
 
 
 class VirtualPrinterCore:
     """One virtual printer; thread-safe. `receive()` returns the bytes the printer sends back."""
 
-    def __init__(self, out_dir: Path, state_file: Path | None = None, width: int = 576) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        state_file: Path | None = None,
+        width: int = 576,
+        capabilities: Capabilities | None = None,
+    ) -> None:
         self.out_dir = out_dir
         self.state_file = state_file
         self.width = width
+        self.capabilities = capabilities or Capabilities()
         self.jobs: list[JobRecord] = []
         self.rows_printed = 0
         self._lock = threading.Lock()
@@ -72,6 +84,12 @@ class VirtualPrinterCore:
         self._line = b""
         self._qr: dict[int, bytes] = {}
         self._barcode = {"width": 3, "height": 162}
+
+    @property
+    def paper_since_cut(self) -> bool:
+        """Something has been printed since the last cut (it would hang out of the printer)."""
+        with self._lock:
+            return not self._paper.empty
 
     def state(self) -> EmulatorState:
         """The current state (file re-read now, roll length applied)."""
@@ -109,9 +127,20 @@ class VirtualPrinterCore:
                 replies += reply
         return bytes(replies)
 
+    def _lacks(self, command: d.Command) -> bool:
+        caps = self.capabilities
+        if isinstance(command, d.QrSetting | d.QrPrint):
+            return not caps.native_qr
+        if isinstance(command, d.Barcode | d.BarcodeSetting):
+            return not caps.native_barcode
+        return isinstance(command, d.Cut) and not caps.cutter and not command.feed
+
     def _execute(self, command: d.Command) -> bytes:
         job = self._job
         job.commands[type(command).__name__] += 1
+        if self._lacks(command):
+            job.ignored[type(command).__name__] += 1
+            return b""
         if isinstance(command, d.Init):
             self._align, self._bold, self._size, self._kanji = 0, False, (1, 1), False
         elif isinstance(command, d.Align):
@@ -146,6 +175,10 @@ class VirtualPrinterCore:
             self._print_barcode(command)
         elif isinstance(command, d.Cut):
             job.cut = True
+            if not self.capabilities.cutter:
+                job.cut_mode = "tear-off"
+            else:
+                job.cut_mode = "partial" if command.partial else "full"
             self._finish()
         elif isinstance(command, d.TransmitStatus):
             return bytes([0x00])  # paper adequate: the data before it has been processed

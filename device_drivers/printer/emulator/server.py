@@ -16,6 +16,7 @@ import threading
 import tty
 from pathlib import Path
 
+from device_drivers.printer.emulator.capabilities import Capabilities
 from device_drivers.printer.emulator.machine import VirtualPrinterCore
 
 __all__ = ["VirtualPrinterServer"]
@@ -66,9 +67,14 @@ class VirtualPrinterServer:
     """Serve one virtual printer on 127.0.0.1:`port` (0 = any free port) and optionally a pty."""
 
     def __init__(
-        self, out_dir: Path, port: int = 9100, state_file: Path | None = None, width: int = 576
+        self,
+        out_dir: Path,
+        port: int = 9100,
+        state_file: Path | None = None,
+        width: int = 576,
+        capabilities: Capabilities | None = None,
     ) -> None:
-        self.core = VirtualPrinterCore(out_dir, state_file, width)
+        self.core = VirtualPrinterCore(out_dir, state_file, width, capabilities)
         self._requested_port = port
         self._tcp: _TcpServer | None = None
         self._threads: list[threading.Thread] = []

@@ -1,4 +1,8 @@
-"""In-process transport to a virtual printer (``emulated://printer?out=DIR&state=FILE&width=576``)."""
+"""In-process transport to a virtual printer (``emulated://printer?out=DIR&state=FILE&width=576&model=ZJ-5870``).
+
+``model`` (optional) names a python-escpos model whose capabilities the printer takes (native QR
+and barcodes, autocutter); without it the printer has them all.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from device_drivers.printer.emulator.capabilities import Capabilities
 from device_drivers.printer.emulator.machine import VirtualPrinterCore
 from device_drivers.printer.errors import PrinterOffline
 from device_drivers.urls import DeviceUrl
@@ -27,7 +32,11 @@ class EmulatedTransport:
         """A fresh virtual printer writing to `out` (a temporary directory when absent)."""
         out = Path(url.params.get("out") or tempfile.mkdtemp(prefix="virtual-printer-"))
         state = url.params.get("state")
-        return cls(VirtualPrinterCore(out, Path(state) if state else None, url.int_param("width", 576)))
+        model = url.params.get("model")
+        capabilities = Capabilities.of_escpos_model(model) if model else None
+        return cls(
+            VirtualPrinterCore(out, Path(state) if state else None, url.int_param("width", 576), capabilities)
+        )
 
     def write(self, data: bytes) -> None:
         """Feed `data` to the virtual printer."""
