@@ -1,13 +1,19 @@
 """Every resident-facing string printed on slips, in one place, per language (Japanese primary).
 
 Keys are stable message ids; the kiosk app's gettext catalogs can take them over as they are
-(`msgid` = key, `msgstr` = text). Unknown languages fall back to Japanese. Values may hold
-``{name}`` placeholders filled by `tr()`.
+(`msgid` = key, `msgstr` = text). Japanese and English are written here; every other kiosk language
+comes from `strings_<language>.json` next to this module (`{key: text}`, package data), read once on
+first use. A language lacking a key falls back to Japanese. Values may hold ``{name}`` placeholders
+filled by `tr()`.
 """
 
 from __future__ import annotations
 
-__all__ = ["FALLBACK_LANGUAGE", "LANGUAGES", "STRINGS", "tr"]
+import functools
+import json
+from importlib import resources
+
+__all__ = ["FALLBACK_LANGUAGE", "LANGUAGES", "STRINGS", "tr", "translations"]
 
 FALLBACK_LANGUAGE = "ja"
 
@@ -60,11 +66,24 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-LANGUAGES = ("ja", "en")
+LANGUAGES = ("ja", "ja-x-easy", "en", "zh", "ko", "vi", "pt", "tl", "ne")
+
+
+@functools.cache
+def translations(lang: str) -> dict[str, str]:
+    """`{key: text}` of `lang`: the built-in Japanese/English, or `strings_<lang>.json` (empty if absent)."""
+    if lang in ("ja", "en"):
+        return {key: entry[lang] for key, entry in STRINGS.items() if lang in entry}
+    name = f"strings_{lang.replace('-', '_')}.json"
+    source = resources.files("device_drivers.printer") / name
+    if lang not in LANGUAGES or not source.is_file():
+        return {}
+    data = json.loads(source.read_text(encoding="utf-8"))
+    return {key: text for key, text in data.items() if key in STRINGS and isinstance(text, str) and text}
 
 
 def tr(key: str, lang: str, **values: object) -> str:
     """The text of `key` in `lang` (Japanese when that language lacks it), placeholders filled."""
     entry = STRINGS[key]
-    text = entry.get(lang) or entry[FALLBACK_LANGUAGE]
+    text = translations(lang).get(key) or entry[FALLBACK_LANGUAGE]
     return text.format(**values) if values else text
