@@ -27,6 +27,7 @@ from madoguchi.contracts.messages import (
     StateMessage,
     StatsBatch,
 )
+from madoguchi.contracts.staff_call import StaffCallMessage
 from madoguchi.contracts.topics import ParsedTopic, Up
 
 __all__ = ["HANDLED", "Handled", "describe_problem", "dispatch", "parse_payload"]
@@ -42,6 +43,7 @@ HANDLED: dict[Up, type[Message]] = {
     Up.REPORTED: ReportedMessage,
     Up.ACK: AckMessage,
     Up.DIAG: DiagnosticsPart,
+    Up.STAFF_CALL: StaffCallMessage,
 }
 
 
@@ -107,6 +109,8 @@ def dispatch(store: FleetStore, parsed: ParsedTopic, payload: bytes) -> Handled 
     if isinstance(message, ReportedMessage):
         store.record_reported(dev, message)
         return Handled("reported")
+    if isinstance(message, StaffCallMessage):
+        return Handled(store.record_staff_call(dev, message))
     if isinstance(message, DiagnosticsPart):
         store.record_diag_part(dev, message)
         return Handled("diag")

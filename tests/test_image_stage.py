@@ -73,6 +73,27 @@ def test_pi_gen_config_builds_a_japanese_arm64_image_with_the_kiosk_stage() -> N
     assert "pcscd" in (STAGE / "00-packages" / "00-packages-nr").read_text().split()
 
 
+def test_the_image_installs_every_font_the_screens_and_the_printer_draw_with() -> None:
+    """GIVEN the font files the kiosk screens and the receipt printer use (Nepali, Tiếng Việt included)
+    WHEN each is looked up in the Debian package database of this machine THEN its package is in the
+    image's package list, so a flashed kiosk draws and prints every tier-1 language."""
+    from device_drivers.printer.fonts import FONT_PATHS
+    from kiosk_app.ui.fonts import _CANDIDATES
+
+    if shutil.which("dpkg") is None:
+        pytest.skip("dpkg is not available")
+    wanted = set(FONT_PATHS) | {paths[0] for paths in _CANDIDATES.values()}
+    packages = set((STAGE / "00-packages" / "00-packages-nr").read_text().split())
+    missing = {}
+    for path in sorted(wanted):
+        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        assert owner.returncode == 0, f"{path} belongs to no installed package: run scripts/bootstrap.sh"
+        package = owner.stdout.split(":", 1)[0]
+        if package not in packages:
+            missing[path] = package
+    assert missing == {}
+
+
 @pytest.fixture(scope="module")
 def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run provisioning/image/dry-run.sh: the stage's host and chroot scripts into a root folder."""

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from central_broker.accounts import Role
 from central_broker.store import FleetStore
 from central_broker.web import WebContext
+from madoguchi.clock import SteppableClock
 from madoguchi.contracts.messages import StatsBatch, StatsItem
 from madoguchi.contracts.orders import OrderStatus
 from tests.fixtures.web import PASSWORD, csrf_of, make_user, signed_in
@@ -46,15 +47,20 @@ def test_sign_in_without_the_form_token_is_refused(web_context: WebContext, web_
     assert web_client.get("/fleet", follow_redirects=False).status_code == 303
 
 
-def test_wrong_passwords_lock_out_through_the_web(web_context: WebContext, web_client: TestClient) -> None:
-    """GIVEN 5 wrong passwords WHEN the right one is given THEN the page says locked (423), audited."""
+def test_wrong_passwords_lock_out_through_the_web(
+    web_context: WebContext, web_client: TestClient, store_clock: SteppableClock
+) -> None:
+    """GIVEN 5 wrong passwords (each after the client's back-off) WHEN the right one is given from the same
+    computer THEN the page says locked (423), audited."""
     name, password = make_user(web_context, Role.STAFF)
     for attempt in range(5):
+        store_clock.advance(5)  # past the per-client back-off (1 s, 2 s after the 4th and 5th failure)
         token = csrf_of(web_client.get("/login").text)
         response = web_client.post(
             "/login", data={"username": name, "password": "nope nope nope", "csrf_token": token}
         )
         assert response.status_code == (423 if attempt == 4 else 401)
+    store_clock.advance(5)
     token = csrf_of(web_client.get("/login").text)
     response = web_client.post("/login", data={"username": name, "password": password, "csrf_token": token})
     assert response.status_code == 423 and "locked" in response.text

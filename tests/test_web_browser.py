@@ -27,6 +27,7 @@ from central_broker.store import DeviceStatus, FleetStore
 from central_broker.web.fleet_actions import FleetActions
 from central_broker.web.fleet_view import branch_code
 from kiosk_app.rpc_client import RpcClient
+from madoguchi.clock import SteppableClock
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.kiosk import SIMULATED_BRANCH
 from madoguchi.contracts.messages import (
@@ -303,12 +304,17 @@ def test_staff_cannot_reach_operator_pages(page: Page, web_server: RunningWeb) -
     shot(page, "staff-forbidden")
 
 
-def test_wrong_passwords_lock_the_account(page: Page, web_server: RunningWeb) -> None:
-    """GIVEN five wrong passwords WHEN the right one is typed THEN the page still says the account is locked."""
+def test_wrong_passwords_lock_the_account(
+    page: Page, web_server: RunningWeb, store_clock: SteppableClock
+) -> None:
+    """GIVEN five wrong passwords (each after this computer's back-off) WHEN the right one is typed THEN the
+    page still says the account is locked."""
     name, password = make_user(web_server.ctx, Role.OPERATOR)
     for _ in range(5):
+        store_clock.advance(5)  # past the back-off (1 s, 2 s after the 4th and 5th failure)
         sign_in(page, name, "not the password at all")
     assert "locked" in page.inner_text("#login-error")
+    store_clock.advance(5)
     sign_in(page, name, password)
     assert "locked" in page.inner_text("#login-error")
     assert page.url.endswith("/login")

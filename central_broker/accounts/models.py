@@ -42,7 +42,12 @@ class WebSession:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One privileged action."""
+    """One privileged action.
+
+    `detail` is the English text, filled in. When the entry was written with values, `text` keeps the unfilled
+    text (a msgid of the web catalog, `%(name)s` placeholders) and `values` the values, so the audit page shows
+    it in its own language; older entries and entries without values have `text` empty.
+    """
 
     id: int
     ts: int
@@ -50,11 +55,20 @@ class AuditEntry:
     action: str
     target: str
     detail: str
+    text: str = ""
+    values: tuple[tuple[str, str | int], ...] = ()
 
 
 class LoginRefused(UserError):
-    """A sign-in that did not succeed; `locked` when the account is locked out."""
+    """A sign-in that did not succeed; `locked` when the user name is locked out on this computer.
 
-    def __init__(self, message: str, hint: str, *, locked: bool = False) -> None:
-        super().__init__(message, hint)
+    `message` and `hint` may hold `%(name)s` placeholders filled from `values`; the unfilled `text` and
+    `hint_text` are kept so the sign-in page can show them in its own language (msgids of the web catalog).
+    """
+
+    def __init__(self, message: str, hint: str, *, locked: bool = False, **values: object) -> None:
+        super().__init__(message % values if values else message, hint % values if values else hint)
         self.locked = locked
+        self.text = message
+        self.hint_text = hint
+        self.values = values

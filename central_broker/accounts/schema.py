@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
 
-__all__ = ["audit_log", "metadata", "web_account", "web_session"]
+__all__ = ["audit_log", "metadata", "web_account", "web_login_lock", "web_session"]
 
 metadata = MetaData()
 
@@ -18,8 +18,8 @@ web_account = Table(
     Column("username", String(64), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(256), nullable=False),  # argon2id, never the password
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", BigInteger, nullable=True),
+    Column("failed_logins", Integer, nullable=False, default=0),  # unused since per-computer lockout
+    Column("locked_until", BigInteger, nullable=True),  # unused since per-computer lockout
     Column("created_at", BigInteger, nullable=False),
     Column("last_login", BigInteger, nullable=True),
 )
@@ -32,6 +32,20 @@ web_session = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+)
+
+# Wrong passwords per (client address, typed user name), whether or not the name exists: the lockout is
+# per computer, so nobody can lock a real account out for everyone (see `accounts.lockout`).
+web_login_lock = Table(
+    "web_login_lock",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("username", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
+    Index("ix_web_login_lock_username", "username"),
+    Index("ix_web_login_lock_last_failure", "last_failure"),
 )
 
 audit_log = Table(

@@ -1,15 +1,20 @@
 """Local web accounts: argon2id password hashes, lockout, server-side sessions and the audit log.
 
-Lockout: after `max_failures` wrong passwords in a row an account is locked for `lockout_s`
-seconds; a wrong password while locked does not extend it, a right one does not open it. The
-refusal never says whether the user name exists. Sessions are random tokens kept as SHA-256 in
-the database (a stolen database holds no usable cookie) and expire after `session_ttl_s`.
+Lockout (`accounts.lockout`): after `max_failures` wrong passwords in a row from one computer (client
+address) for one typed user name, that pair is locked for `lockout_s` seconds; while locked even the
+right password from that computer is refused, but the same account still signs in from another
+computer, so an attacker cannot lock a real user out. A name that does not exist is counted and locked
+the same way and gets the same answers after a hash check of the same cost, so nothing tells whether a
+name exists. (The web adds per-client throttling on top, `web.ratelimit.LoginGate`.) Sessions are
+random tokens kept as SHA-256 in the database (a stolen database holds no usable cookie) and expire
+after `session_ttl_s`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -20,7 +25,9 @@ from typing import NoReturn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
+from central_broker.accounts.lockout import LoginLocks
 from central_broker.accounts.models import Account, AuditEntry, LoginRefused, Role, WebSession
 from central_broker.accounts.schema import audit_log, metadata, web_account, web_session
 from madoguchi.errors import UserError
@@ -32,6 +39,7 @@ _logger = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _BAD_LOGIN = "wrong user name or password"
+_JSON_DETAIL = '{"text": '  # an audit detail stored with its values
 # A real hash to verify against when the user does not exist, so both cases take the same time.
 _DUMMY_PASSWORD = "not-a-real-password"  # noqa: S105 - only used to equalise timing
 
@@ -46,8 +54,8 @@ class AccountStore:
     Args:
         engine: the central store's engine (same database URL).
         clock: seconds since the Unix epoch.
-        max_failures: wrong passwords in a row before the lockout.
-        lockout_s: how long a locked account stays locked.
+        max_failures: wrong passwords in a row from one computer before that computer is locked out.
+        lockout_s: how long a (computer, user name) pair stays locked.
         session_ttl_s: how long a session lasts.
     """
 
@@ -68,6 +76,7 @@ class AccountStore:
         self._clock = clock
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash = ""
+        self._locks = LoginLocks(max_failures, lockout_s)
 
     def create_schema(self) -> None:
         """Create missing tables (idempotent)."""
@@ -107,48 +116,58 @@ class AccountStore:
                     created_at=now,
                 )
             )
-        self.audit(actor, "user.add", username, f"role={role.value}")
+        self.audit(actor, "user.add", username, "role %(role)s", role=role.value)
         return Account(username, role, now, None, None)
 
     def users(self) -> list[Account]:
-        """Every account, by name."""
+        """Every account, by name (`locked_until`: the latest lockout still running on some computer)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(web_account).order_by(web_account.c.username)).all()
-        return [Account(r.username, Role(r.role), r.created_at, r.last_login, r.locked_until) for r in rows]
+            locked = self._locks.locked_until(conn, self._now())
+        return [
+            Account(r.username, Role(r.role), r.created_at, r.last_login, locked.get(r.username))
+            for r in rows
+        ]
 
     # --- sign-in ---------------------------------------------------------------------------------
 
     def _verify_dummy(self, password: str) -> None:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            self._hasher.verify(self._dummy(), password)
+
+    def _dummy(self) -> str:
         if not self._dummy_hash:
             self._dummy_hash = self._hasher.hash(_DUMMY_PASSWORD)
-        with contextlib.suppress(VerificationError):
-            self._hasher.verify(self._dummy_hash, password)
+        return self._dummy_hash
 
-    def login(self, username: str, password: str) -> WebSession:
-        """Check a password and open a session.
+    def login(self, username: str, password: str, *, client: str = "local") -> WebSession:
+        """Check a password from `client` (its address) and open a session.
+
+        A name that does not exist goes through the same steps as a real one: a password hash is verified
+        (a dummy one), the wrong password is counted for the (client, name) pair, and the pair is locked
+        after `max_failures` in a row, so neither the answer nor its timing tells whether the name exists.
 
         Raises:
-            LoginRefused: wrong name or password, or the account is locked (`locked=True`).
+            LoginRefused: wrong name or password, or the name is locked on this client (`locked=True`).
         """
+        self._dummy()  # made before the first check, so the first unknown name is not slower
         now = self._now()
         with self.engine.connect() as conn:
             row = conn.execute(select(web_account).where(web_account.c.username == username)).first()
+            lock = self._locks.state(conn, client, username, now)
+        if lock.locked(now):
+            assert lock.locked_until is not None
+            self.audit(
+                username[:64] or "-", "login.refused_locked", username, "from %(client)s", client=client
+            )
+            raise self._locked_refusal(lock.locked_until - now)
         if row is None:
             self._verify_dummy(password)
-            self.audit(username[:64] or "-", "login.failed", username[:64], "unknown user")
-            raise LoginRefused(_BAD_LOGIN, "check both and try again")
-        if row.locked_until is not None and row.locked_until > now:
-            self.audit(username, "login.refused_locked", username, "")
-            minutes = max(1, (row.locked_until - now + 59_999) // 60_000)
-            raise LoginRefused(
-                "this account is locked after repeated wrong passwords",
-                f"try again in {minutes} min, or ask an operator",
-                locked=True,
-            )
+            self._failed(client, username, now, exists=False)
         try:
             self._hasher.verify(row.password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            self._failed(username, row.failed_logins + 1, now)
+            self._failed(client, username, now, exists=True)
         if self._hasher.check_needs_rehash(row.password_hash):
             new_hash = self._hasher.hash(password)
         else:
@@ -161,6 +180,7 @@ class AccountStore:
                 .where(web_account.c.username == username)
                 .values(failed_logins=0, locked_until=None, last_login=now, password_hash=new_hash)
             )
+            self._locks.clear(conn, client, username)
             conn.execute(delete(web_session).where(web_session.c.expires_at < now))
             conn.execute(
                 insert(web_session).values(
@@ -171,42 +191,74 @@ class AccountStore:
                     expires_at=expires,
                 )
             )
-        self.audit(username, "login", username, "")
+        self.audit(username, "login", username, "from %(client)s", client=client)
         return WebSession(token, username, Role(row.role), csrf, expires)
 
-    def _failed(self, username: str, failures: int, now: int) -> NoReturn:
-        locked = failures >= self.max_failures
-        values: dict[str, object] = {"failed_logins": 0 if locked else failures}
-        if locked:
-            values["locked_until"] = now + self.lockout_s * 1000
-        with self.engine.begin() as conn:
-            conn.execute(update(web_account).where(web_account.c.username == username).values(**values))
-        if locked:
+    def _locked_refusal(self, remaining_ms: int) -> LoginRefused:
+        return LoginRefused(
+            "this user name is locked on this computer after repeated wrong passwords",
+            "try again in %(minutes)s min, or ask an operator",
+            locked=True,
+            minutes=max(1, (remaining_ms + 59_999) // 60_000),
+        )
+
+    def _failed(self, client: str, username: str, now: int, *, exists: bool) -> NoReturn:
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    lock = self._locks.fail(conn, client, username, now)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
+        actor = username[:64] or "-"
+        if lock.locked_until is not None:
             _logger.warning(
-                "account %s locked for %d s after %d wrong passwords", username, self.lockout_s, failures
+                "sign-in as %r from %s locked for %d s after %d wrong passwords",
+                username[:64],
+                client,
+                self.lockout_s,
+                lock.failures,
             )
-            self.audit(username, "account.locked", username, f"{failures} wrong passwords")
-            raise LoginRefused(
-                "this account is now locked after repeated wrong passwords",
-                f"try again in {self.lockout_s // 60} min, or ask an operator",
-                locked=True,
+            self.audit(
+                actor,
+                "account.locked",
+                username,
+                "locked on %(client)s for %(minutes)s min after %(failures)s wrong passwords"
+                if exists
+                else "unknown user name; locked on %(client)s for %(minutes)s min after %(failures)s tries",
+                client=client,
+                minutes=self.lockout_s // 60,
+                failures=lock.failures,
             )
-        self.audit(username, "login.failed", username, f"failure {failures} of {self.max_failures}")
+            raise self._locked_refusal(self.lockout_s * 1000)
+        self.audit(
+            actor,
+            "login.failed",
+            username,
+            "failure %(failures)s of %(max)s from %(client)s"
+            if exists
+            else "unknown user name; failure %(failures)s of %(max)s from %(client)s",
+            client=client,
+            failures=lock.failures,
+            max=self.max_failures,
+        )
         raise LoginRefused(_BAD_LOGIN, "check both and try again")
 
     def unlock(self, username: str, *, actor: str) -> None:
-        """Clear a lockout."""
+        """End the lockout of `username` on every computer."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(web_account)
                 .where(web_account.c.username == username)
                 .values(failed_logins=0, locked_until=None)
             )
-        if result.rowcount == 0:
-            raise UserError(
-                f"there is no user {username!r}", "check the name with `kiosk-central users list`"
-            )
-        self.audit(actor, "account.unlock", username, "")
+            if result.rowcount == 0:
+                raise UserError(
+                    f"there is no user {username!r}", "check the name with `kiosk-central users list`"
+                )
+            computers = self._locks.clear_user(conn, username)
+        self.audit(actor, "account.unlock", username, "locked on %(n)s computers", n=computers)
 
     # --- sessions --------------------------------------------------------------------------------
 
@@ -232,12 +284,17 @@ class AccountStore:
 
     # --- audit log -------------------------------------------------------------------------------
 
-    def audit(self, actor: str, action: str, target: str = "", detail: str = "") -> None:
-        """Record a privileged action (never a password or personal data)."""
+    def audit(self, actor: str, action: str, target: str = "", detail: str = "", **values: str | int) -> None:
+        """Record a privileged action (never a password or personal data).
+
+        `detail` is English; with `values` it is a text with `%(name)s` placeholders (a msgid of the web
+        catalog), kept unfilled with its values so the audit page can show it in the reader's language.
+        """
+        stored = json.dumps({"text": detail, "values": values}, ensure_ascii=False) if values else detail
         with self.engine.begin() as conn:
             conn.execute(
                 insert(audit_log).values(
-                    ts=self._now(), actor=actor, action=action, target=target[:128], detail=detail
+                    ts=self._now(), actor=actor[:64], action=action, target=target[:128], detail=stored
                 )
             )
         _logger.info("audit: %s %s %s", actor, action, target)
@@ -246,4 +303,16 @@ class AccountStore:
         """The latest audit entries, newest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)).all()
-        return [AuditEntry(r.id, r.ts, r.actor, r.action, r.target, r.detail) for r in rows]
+        return [_entry(r.id, r.ts, r.actor, r.action, r.target, r.detail) for r in rows]
+
+
+def _entry(id_: int, ts: int, actor: str, action: str, target: str, stored: str) -> AuditEntry:
+    """An audit row; a detail stored with values (JSON) is filled in, other details are kept as written."""
+    if stored.startswith(_JSON_DETAIL):
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            data = json.loads(stored)
+            text, values = str(data["text"]), dict(data["values"])
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                return AuditEntry(id_, ts, actor, action, target, text % values, text, tuple(values.items()))
+            return AuditEntry(id_, ts, actor, action, target, text, text, tuple(values.items()))
+    return AuditEntry(id_, ts, actor, action, target, stored)

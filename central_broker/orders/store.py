@@ -8,13 +8,14 @@ transaction (SQLite WAL + synchronous=FULL on the central store) before it is ac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, select
+from sqlalchemy import Engine, Row, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from central_broker.orders.models import Order, OrderError, OrderErrorKind, OrderLine
@@ -25,12 +26,13 @@ from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import CatalogLookupError, Channel, local_time
 from madoguchi.contracts.orders import OrderStatus, make_order_code, parse_slip
 
-__all__ = ["MAX_LINES", "MAX_QUANTITY", "OrderStore"]
+__all__ = ["MAX_LINES", "MAX_QUANTITY", "MAX_SEARCH", "OrderStore"]
 
 _logger = logging.getLogger(__name__)
 
 MAX_QUANTITY = 99
 MAX_LINES = 20
+MAX_SEARCH = 64  # characters of an order search that are used
 
 
 class OrderStore(OrderTransitions):
@@ -159,11 +161,32 @@ class OrderStore(OrderTransitions):
             )
         return _order(row)
 
-    def orders(self, status: OrderStatus | None = None, limit: int = 100) -> list[Order]:
-        """Latest orders, newest first, optionally of one status."""
-        query = select(payment_order).order_by(payment_order.c.created_at.desc()).limit(limit)
+    def orders(
+        self, status: OrderStatus | None = None, limit: int = 100, *, search: str = "", offset: int = 0
+    ) -> list[Order]:
+        """Latest orders, newest first, optionally of one status and matching `search`.
+
+        `search` matches part of the order code or of the kiosk's payment reference, whatever the case; a
+        scanned slip (QR payload) finds its order. `offset` skips that many of the newest matches (pages).
+        """
+        query = (
+            select(payment_order)
+            .order_by(payment_order.c.created_at.desc(), payment_order.c.code.desc())
+            .limit(limit)
+            .offset(max(0, offset))
+        )
         if status is not None:
             query = query.where(payment_order.c.status == status.value)
+        if text := search.strip()[:MAX_SEARCH]:
+            with contextlib.suppress(ContractError):
+                text = parse_slip(text)  # a QR payload or a lower-case code: its order code
+            needle = text.upper()
+            query = query.where(
+                or_(
+                    func.upper(payment_order.c.code).contains(needle, autoescape=True),
+                    func.upper(payment_order.c.payment_ref).contains(needle, autoescape=True),
+                )
+            )
         with self.engine.connect() as conn:
             return [_order(row) for row in conn.execute(query)]
 

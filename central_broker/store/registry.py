@@ -31,6 +31,7 @@ from central_broker.store.presence import apply_birth, apply_health, apply_offli
 from central_broker.store.release_desired import ReleaseDesiredStore
 from central_broker.store.schema import kiosk_event, kiosk_health, kiosk_state, metadata
 from central_broker.store.signed_docs import SignedDocumentStore
+from central_broker.store.staff_calls import StaffCallStore
 from central_broker.store.telemetry import TelemetryStore
 from madoguchi.contracts.messages import HealthMessage, StateMessage
 from madoguchi.errors import ConfigError
@@ -46,7 +47,12 @@ _ADDED_COLUMNS = (("kiosk_state", "branch", "VARCHAR(64)"), ("kiosk_reported", "
 
 
 class FleetStore(
-    TelemetryStore, SignedDocumentStore, ReleaseDesiredStore, DiagnosticsStore, FleetDocumentStore
+    TelemetryStore,
+    SignedDocumentStore,
+    ReleaseDesiredStore,
+    DiagnosticsStore,
+    FleetDocumentStore,
+    StaffCallStore,
 ):
     """Central store of the fleet: presence, latest health, registry events and (from
     `TelemetryStore`) statistics, device events, alerts, reported versions, acks and rollout.

@@ -16,6 +16,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from central_broker.web.audit_view import router as audit_router
 from central_broker.web.auth_pages import router as auth_router
 from central_broker.web.context import WebContext, ctx_of
 from central_broker.web.control_pages import router as control_router
@@ -26,6 +27,7 @@ from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_pages import router as kpi_router
 from central_broker.web.order_pages import router as order_router
 from central_broker.web.security import Forbidden, LoginRequired, SecurityHeaders
+from central_broker.web.staff_call_pages import router as staff_call_router
 from central_broker.web.verify_pages import router as verify_router
 
 __all__ = ["create_app"]
@@ -43,10 +45,12 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     routers = (
         auth_router,
+        audit_router,
         fleet_router,
         control_router,
         kpi_router,
         order_router,
+        staff_call_router,
         events_router,
         verify_router,
     )

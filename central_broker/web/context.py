@@ -20,7 +20,7 @@ from central_broker.orders import OrderStore
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
 from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_, install_gettext
-from central_broker.web.ratelimit import VerifyGate
+from central_broker.web.ratelimit import LoginGate, VerifyGate
 from central_broker.web.security import SESSION_COOKIE
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import local_time
@@ -78,6 +78,7 @@ class WebContext:
     central_warnings: Callable[[], list[str]] = list  # e.g. CRLs about to expire, shown to operators
     online_check: OnlineCheck | None = None  # the public certificate check (None: no issuance here)
     verify_gate: VerifyGate | None = None  # its rate limits (made on the context's clock when None)
+    login_gate: LoginGate | None = None  # sign-in throttling per client (made on the clock when None)
     templates: Jinja2Templates = field(default_factory=_templates)
     cache: dict[str, Any] = field(default_factory=dict)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +86,8 @@ class WebContext:
     def __post_init__(self) -> None:
         if self.verify_gate is None:
             self.verify_gate = VerifyGate(self.clock)
+        if self.login_gate is None:
+            self.login_gate = LoginGate(self.clock)
 
     def now_ms(self) -> int:
         """Central time in epoch ms."""

@@ -83,6 +83,8 @@ def router() -> APIRouter:
             operation = CommandOp(op)
         except ValueError:
             raise HTTPException(400, _("%(op)r is not a remote command.", op=op)) from None
+        if operation not in COMMAND_LABELS:  # staff-call answers go through /staff-calls
+            raise HTTPException(400, _("%(op)r is not a remote command.", op=op))
         actions = _actions(ctx)
         if confirm != "yes":
             return ctx.render(

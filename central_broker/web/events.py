@@ -1,4 +1,5 @@
-"""Live updates over server-sent events: `/events` says `fleet` or `orders` when either changed.
+"""Live updates over server-sent events: `/events` says `fleet`, `orders` or `calls` (staff calls) when
+one of them changed.
 
 The stream polls cheap fingerprints (counts and latest change times) once per `sse_interval_s`,
 so changes written by another process (the ingest, the RPC service) show up too. Presence and
@@ -65,6 +66,7 @@ def router() -> APIRouter:
         session = require(session_of(request), *Role)
         ctx = ctx_of(request)
         watch_fleet = session.role is Role.OPERATOR
+        watch_calls = session.role in (Role.OPERATOR, Role.STAFF)
 
         async def stream() -> AsyncIterator[bytes]:
             last_fleet: tuple[tuple[object, ...], object] | None = None
@@ -77,6 +79,9 @@ def router() -> APIRouter:
             if watch_fleet:
                 yield b"event: fleet\ndata: connected\n\n"
             yield b"event: orders\ndata: connected\n\n"
+            if watch_calls:
+                yield b"event: calls\ndata: connected\n\n"
+            last_calls: tuple[object, ...] | None = None
             while not await request.is_disconnected():
                 if watch_fleet:
                     fleet = await run_in_threadpool(fleet_fingerprint, ctx)
@@ -93,6 +98,12 @@ def router() -> APIRouter:
                     yield b"event: orders\ndata: changed\n\n"
                     idle = 0.0
                 last_orders = orders
+                if watch_calls:
+                    calls = await run_in_threadpool(ctx.fleet.staff_calls_fingerprint)
+                    if last_calls is not None and calls != last_calls:
+                        yield b"event: calls\ndata: changed\n\n"
+                        idle = 0.0
+                    last_calls = calls
                 await asyncio.sleep(ctx.sse_interval_s)
                 idle += ctx.sse_interval_s
                 since_fleet_event += ctx.sse_interval_s

@@ -72,9 +72,10 @@ class FleetActions:
             raise UserError("remote actions are not available", self.unavailable)
         return SigningKeys(self.keys_dir)
 
-    def send_command(self, device_id: str, op: CommandOp) -> CommandDocument:
-        """Sign and publish one command for one kiosk (its progress comes back on `up/ack`)."""
-        command, message = command_message(self._keys(), device_id, op)
+    def send_command(self, device_id: str, op: CommandOp, *, ref: str | None = None) -> CommandDocument:
+        """Sign and publish one command for one kiosk (its progress comes back on `up/ack`); `ref` names
+        what it is about (a staff call's id for `staff_call_ack` / `staff_call_close`)."""
+        command, message = command_message(self._keys(), device_id, op, ref=ref)
         publish_documents(self.broker, [message], store=self.store)
         _logger.info("command %s (%s) sent to %s", command.op, command.cmd_id, device_id)
         return command

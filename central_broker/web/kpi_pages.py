@@ -18,6 +18,7 @@ from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.i18n import current_language
 from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_data import KpiReport
+from central_broker.web.kpi_steps import step_label
 from central_broker.web.kpi_warm import shared_kpi_cache
 from central_broker.web.security import require
 from madoguchi.contracts.catalog_base import CatalogLookupError, tokyo
@@ -78,7 +79,13 @@ def router() -> APIRouter:
         }
         steps = sorted(((k, s, m.value or 0.0, m.count) for (k, s), m in data.step_seconds.items()))
         return ctx.render(
-            request, "kpi.html", r=data, charts=charts, steps=steps, type_name=lambda t: _type_name(ctx, t)
+            request,
+            "kpi.html",
+            r=data,
+            charts=charts,
+            steps=steps,
+            step_label=step_label,
+            type_name=lambda t: _type_name(ctx, t),
         )
 
     @api.get("/kpi.csv")

@@ -1,7 +1,9 @@
-"""Counter staff pages: register a payment order from the fee table, show its slip, follow its state,
-resolve an UNKNOWN payment with a note, refund only where the catalog's policy allows.
+"""Counter staff pages: register a payment order from the fee table, list orders (filter and search,
+`order_list`), show its slip, follow its state, resolve an UNKNOWN payment with a note, refund only where
+the catalog's policy allows, cancel an unpaid one.
 
-Every change is written to the audit log with the staff member's name.
+Every change is written to the audit log with the staff member's name and, for resolve, refund and
+cancel, the reason they gave.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from central_broker.web.auth_pages import verify_form
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.i18n import current_language
 from central_broker.web.i18n import gettext_ as _
+from central_broker.web.order_list import list_values
 from central_broker.web.security import require
 from central_broker.web.slip_codes import barcode_svg, qr_svg
 from madoguchi.contracts.catalog_base import CatalogLookupError, Channel
@@ -31,6 +34,7 @@ _logger = logging.getLogger(__name__)
 
 _ROLES = (Role.STAFF, Role.OPERATOR)
 _QTY_PREFIX = "qty_"
+_AUDIT_NOTE = 500  # characters of a staff note (a cancel, refund or resolve reason) kept in the audit log
 # The payment slip is for residents: Japanese and English together, whatever the page's language.
 SLIP_TEXTS = {
     "title": "お支払い票 Payment slip",
@@ -83,10 +87,10 @@ def router() -> APIRouter:
             "orders.html",
             status_code=status,
             fees=fee_rows(ctx),
-            orders=ctx.orders.orders(limit=100),
             methods=_method_names(ctx),
             error=error,
             hint=hint,
+            **list_values(ctx, request.query_params),
         )
 
     @api.get("/orders")
@@ -99,7 +103,10 @@ def router() -> APIRouter:
         require(session_of(request), *_ROLES)
         ctx = ctx_of(request)
         return ctx.render(
-            request, "orders_fragment.html", orders=ctx.orders.orders(limit=100), methods=_method_names(ctx)
+            request,
+            "orders_fragment.html",
+            methods=_method_names(ctx),
+            **list_values(ctx, request.query_params),
         )
 
     @api.post("/orders")
@@ -124,7 +131,7 @@ def router() -> APIRouter:
             order = ctx.orders.create(items, staff=session.username)
         except OrderError as exc:
             return orders_page(request, *error_text(exc), 400)
-        ctx.accounts.audit(session.username, "order.create", order.code, f"{order.total_yen} yen")
+        ctx.accounts.audit(session.username, "order.create", order.code, "%(yen)s yen", yen=order.total_yen)
         return RedirectResponse(f"/orders/{order.code}", status_code=303)
 
     def detail_values(request: Request, code: str) -> dict[str, Any]:
@@ -161,7 +168,9 @@ def router() -> APIRouter:
         found = _order_or_404(ctx_of(request), code)
         return Response(barcode_svg(found.code), media_type="image/svg+xml")
 
-    def change(request: Request, session: WebSession, code: str, action: str, run: object) -> Response:
+    def change(
+        request: Request, session: WebSession, code: str, action: str, run: object, note: str
+    ) -> Response:
         ctx = ctx_of(request)
         try:
             assert callable(run)
@@ -172,7 +181,14 @@ def router() -> APIRouter:
             if exc.kind is OrderErrorKind.REFUSED:  # the refund policy, shown in the page's language
                 error = values["refund_text"]
             return ctx.render(request, "order.html", status_code=409, error=error, hint=hint, **values)
-        ctx.accounts.audit(session.username, action, changed.code, changed.status.value)
+        reason, status = note.strip()[:_AUDIT_NOTE], changed.status.value
+        who, code = session.username, changed.code
+        if reason:
+            ctx.accounts.audit(
+                who, action, code, "%(status)s; reason: %(reason)s", status=status, reason=reason
+            )
+        else:
+            ctx.accounts.audit(who, action, code, "%(status)s; no reason given", status=status)
         return RedirectResponse(f"/orders/{changed.code}", status_code=303)
 
     @api.post("/orders/{code}/resolve")
@@ -190,6 +206,7 @@ def router() -> APIRouter:
             code,
             "order.resolve",
             lambda: orders.resolve(code, paid=outcome == "paid", note=note, staff=session.username),
+            note,
         )
 
     @api.post("/orders/{code}/refund")
@@ -203,6 +220,7 @@ def router() -> APIRouter:
             code,
             "order.refund",
             lambda: orders.refund(code, note=note, staff=session.username),
+            note,
         )
 
     @api.post("/orders/{code}/cancel")
@@ -216,6 +234,7 @@ def router() -> APIRouter:
             code,
             "order.cancel",
             lambda: orders.cancel(code, note=note, staff=session.username),
+            note,
         )
 
     return api

@@ -1,9 +1,12 @@
-"""Sliding-window rate limits for the public pages (the certificate online check).
+"""Rate limits: sliding windows for the public pages (the certificate online check) and, for the sign-in
+form, exponential back-off after failures.
 
 A `RateLimiter` allows at most `count` events per key within any `per_s` seconds and says how long to
-wait otherwise; refused attempts do not count. It keeps at most `max_keys` keys (the least recently
-used go first), so a flood of new client addresses cannot grow memory without bound. State is in
-memory: limits restart with the process, which bounds guessing no worse than the window itself.
+wait otherwise; refused attempts do not count. A `Backoff` lets a key fail `free` times, then makes it
+wait `base_s`, 2 × `base_s`, 4 × … (at most `cap_s`) after each further failure; a success forgets the
+key. Both keep at most `max_keys` keys (the least recently used go first), so a flood of new client
+addresses cannot grow memory without bound. State is in memory: limits restart with the process,
+which bounds guessing no worse than the window itself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Limit", "RateLimiter", "VerifyGate"]
+__all__ = ["Backoff", "BackoffPolicy", "Limit", "LoginGate", "RateLimiter", "VerifyGate"]
 
 _logger = logging.getLogger(__name__)
 
@@ -73,3 +76,103 @@ class VerifyGate:
         """(which limit, seconds to wait) when `key` is over the `which` limit, else None (and counted)."""
         wait = self._limiters[which].wait_s(key)
         return (which, wait) if wait else None
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """`free` failures without a wait, then `base_s` doubled per failure, capped at `cap_s`; failures are
+    forgotten after `forget_s` without one."""
+
+    free: int = 3
+    base_s: float = 1.0
+    cap_s: float = 300.0
+    forget_s: float = 3600.0
+
+    def delay_s(self, failures: int) -> float:
+        """The wait imposed after `failures` failures in a row."""
+        if failures <= self.free:
+            return 0.0
+        return float(min(self.cap_s, self.base_s * 2 ** min(failures - self.free - 1, 62)))
+
+
+class Backoff:
+    """Thread-safe exponential back-off keyed by any string (a client address)."""
+
+    def __init__(
+        self, policy: BackoffPolicy, clock: Callable[[], float] = time.time, max_keys: int = 10_000
+    ) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._max_keys = max_keys
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key → (failures, last at)
+        self._lock = threading.Lock()
+
+    def wait_s(self, key: str) -> float:
+        """Seconds `key` must still wait before its next attempt (0: it may try now)."""
+        now = self._clock()
+        with self._lock:
+            failures, last = self._failures.get(key, (0, now))
+            if now - last >= self.policy.forget_s:
+                self._failures.pop(key, None)
+                return 0.0
+            return max(0.0, last + self.policy.delay_s(failures) - now)
+
+    def failed(self, key: str) -> float:
+        """Count a failure of `key`; returns the wait it now faces."""
+        with self._lock:
+            return self._count(key, self._clock())
+
+    def attempt(self, key: str) -> float:
+        """0 when `key` may try now, and the try counted as a failure at once (so parallel tries find the
+        wait; `succeeded` forgets it); else the seconds still to wait, nothing counted."""
+        now = self._clock()
+        with self._lock:
+            failures, last = self._failures.get(key, (0, now))
+            if now - last < self.policy.forget_s and (wait := last + self.policy.delay_s(failures) - now) > 0:
+                return wait
+            self._count(key, now)
+            return 0.0
+
+    def _count(self, key: str, now: float) -> float:
+        failures, last = self._failures.pop(key, (0, now))
+        if now - last >= self.policy.forget_s:
+            failures = 0
+        self._failures[key] = (failures + 1, now)
+        if len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+        return self.policy.delay_s(failures + 1)
+
+    def succeeded(self, key: str) -> None:
+        """Forget `key`'s failures."""
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+@dataclass
+class LoginGate:
+    """The sign-in form's limits per client address: exponential back-off after refused sign-ins (whatever
+    user names they were for), and a sliding window on all attempts (bounds password-hash work)."""
+
+    clock: Callable[[], float] = time.time
+    backoff: BackoffPolicy = BackoffPolicy()
+    attempts: Limit = Limit(30, 60)
+    _backoff: Backoff = field(init=False, repr=False)
+    _attempts: RateLimiter = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._backoff = Backoff(self.backoff, self.clock)
+        self._attempts = RateLimiter(self.attempts, self.clock)
+
+    def admit(self, client: str) -> float:
+        """0 when `client` may try a password now; else the seconds it must still wait.
+
+        An admitted try counts as a refused one until `succeeded` says the password was right, so
+        parallel requests from one client cannot all slip through the same opening.
+        """
+        if wait := self._backoff.wait_s(client):
+            return wait
+        return self._attempts.wait_s(client) or self._backoff.attempt(client)
+
+    def succeeded(self, client: str) -> None:
+        """A right password from `client` ends its back-off."""
+        self._backoff.succeeded(client)

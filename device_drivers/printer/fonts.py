@@ -1,8 +1,10 @@
 """Fonts for raster printing with per-character fallback (Pillow has none of its own).
 
 BIZ UD Gothic is the primary face; Noto Sans CJK JP (face 0 of the TTC) covers what it lacks,
-such as 𠮷 and 槗. Which face draws a character is decided from each font's cmap (fontTools),
-loaded once per process on first use.
+such as 𠮷 and 槗 and Hangul; DejaVu Sans the Latin letters of Tiếng Việt neither has, and Lohit
+Devanagari नेपाली (shaped by Pillow's raqm layout). Which face draws a character is decided from
+each font's cmap (fontTools), loaded once per process on first use. The image installs every one
+of these fonts (provisioning/image/stage-kiosk/00-packages).
 """
 
 from __future__ import annotations
@@ -18,11 +20,24 @@ from PIL import ImageFont
 
 from device_drivers.printer.errors import GlyphMissing, PrinterConfigError
 
-__all__ = ["FontChain", "FontFace", "default_chain"]
+__all__ = ["FONT_PATHS", "FontChain", "FontFace", "default_chain"]
 
 _logger = logging.getLogger(__name__)
 
 _FONT_DIRS = ("/usr/share/fonts/truetype/bizud-gothic", "/usr/share/fonts/opentype/noto")
+# Faces after the CJK ones, for scripts they lack; each is (regular, bold) candidates.
+_EXTRA_FACES = (
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
+    ("/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",) * 2,  # no bold face
+)
+FONT_PATHS = (
+    *(f"{_FONT_DIRS[0]}/BIZUDGothic-{weight}.ttf" for weight in ("Regular", "Bold")),
+    *(f"{_FONT_DIRS[1]}/NotoSansCJK-{weight}.ttc" for weight in ("Regular", "Bold")),
+    *{path for pair in _EXTRA_FACES for path in pair},
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,7 @@ def _find(candidates: tuple[str, ...]) -> str:
             return path
     raise PrinterConfigError(
         f"none of the fonts {', '.join(candidates)} is installed; "
-        "run scripts/bootstrap.sh (fonts-morisawa-bizud-gothic, fonts-noto-cjk)"
+        "run scripts/bootstrap.sh (fonts-morisawa-bizud-gothic, fonts-noto-cjk, fonts-dejavu-core, fonts-lohit-deva)"
     )
 
 
@@ -108,11 +123,12 @@ def _pil_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
 
 @functools.lru_cache(maxsize=2)
 def default_chain(bold: bool = False) -> FontChain:
-    """BIZ UD Gothic, then Noto Sans CJK JP (regular or bold)."""
+    """BIZ UD Gothic, then Noto Sans CJK JP, DejaVu Sans and Lohit Devanagari (regular or bold)."""
     weight = "Bold" if bold else "Regular"
     primary = _find((f"{_FONT_DIRS[0]}/BIZUDGothic-{weight}.ttf",))
     fallback = _find(
         (f"{_FONT_DIRS[1]}/NotoSansCJK-{weight}.ttc", f"{_FONT_DIRS[1]}/NotoSansCJK-Regular.ttc")
     )
-    _logger.debug("raster fonts: %s, fallback %s", primary, fallback)
-    return FontChain((FontFace(primary), FontFace(fallback, 0)))
+    extra = tuple(FontFace(_find((pair[1], pair[0]) if bold else (pair[0],))) for pair in _EXTRA_FACES)
+    _logger.debug("raster fonts: %s, fallback %s, %s", primary, fallback, [face.path for face in extra])
+    return FontChain((FontFace(primary), FontFace(fallback, 0), *extra))

@@ -1,12 +1,15 @@
 """Raster text rendering: text blocks drawn with Pillow straight onto a 1-bit canvas.
 
 Drawing in mode "1" keeps glyphs crisp (no dithering). Each character is drawn with the first
-font of the chain that has it, on a common baseline. Paragraphs wrap at the paper width:
-between words for Latin text, between any two characters for Japanese.
+font of the chain that has it, on a common baseline. Paragraphs wrap at the paper width: at the
+last space for words written with spaces (Latin with accents, Tiếng Việt, 한국어, नेपाली), between
+any two characters inside Japanese or Chinese, and never inside a grapheme (a base letter and its
+combining marks, a Devanagari conjunct joined by a virama).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
@@ -53,13 +56,15 @@ class RasterRenderer:
             for char in paragraph:
                 candidate = line + char
                 if line and self.text_width(candidate, size, bold) > room:
-                    cut = line.rfind(" ") if char != " " and line.isascii() else -1
-                    if cut > 0:
-                        lines.append(line[:cut])
-                        line = line[cut + 1 :] + char
+                    cut = break_point(line, char)
+                    if cut <= 0:  # nowhere to break: let the line run over rather than split a grapheme
+                        line = candidate
+                    elif line[cut - 1] == " ":
+                        lines.append(line[: cut - 1])
+                        line = line[cut:] + char
                     else:
-                        lines.append(line)
-                        line = char.lstrip()
+                        lines.append(line[:cut])
+                        line = (line[cut:] + char).lstrip()
                 else:
                     line = candidate
             lines.append(line)
@@ -113,3 +118,32 @@ class RasterRenderer:
             return
         for x in range(margin, self.width - margin, 12):
             draw.line((x, y, min(x + 6, self.width - margin), y), fill=0, width=2)
+
+
+def _ideographic(char: str) -> bool:
+    """Han, kana and full-width forms: text written without spaces, breakable between characters."""
+    return unicodedata.east_asian_width(char) in ("W", "F") and not ("\uac00" <= char <= "\ud7a3")
+
+
+def _joins(before: str, after: str) -> bool:
+    """True when no line may break between `before` and `after` (inside one grapheme)."""
+    return unicodedata.category(after).startswith("M") or unicodedata.name(before, "").endswith("VIRAMA")
+
+
+def break_point(line: str, char: str) -> int:
+    """Where to end `line` when `char` does not fit after it: an index into `line` (0: nowhere).
+
+    After the last space when the word being written has letters of a script written with spaces
+    (a Korean word with 漢字 in brackets included); inside Japanese or Chinese before `char`, moved
+    back so that no grapheme is split.
+    """
+    if char == " ":
+        return len(line)
+    space = line.rfind(" ")
+    letters = [c for c in line[space + 1 :] + char if c.isalpha()]
+    if space > 0 and not (letters and all(_ideographic(c) for c in letters)):
+        return space + 1
+    cut, following = len(line), char
+    while cut > 0 and _joins(line[cut - 1], following):
+        cut, following = cut - 1, line[cut - 1]
+    return cut

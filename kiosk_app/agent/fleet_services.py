@@ -163,6 +163,7 @@ def attach_fleet_services(
         CommandOp.MAINTENANCE_OFF: maintenance(False),
         CommandOp.COLLECT_LOGS: collect_logs_operation(agent, data / "diagnostics", log_source),
         CommandOp.FLUSH: _flush(agent),
+        **agent.staff_calls.operations(),
         **(extra_operations or {}),
     }
     reboot = reboot or systemd_reboot()

@@ -32,6 +32,7 @@ from kiosk_app.agent.hooks import AgentHooks, Clock, Downlink
 from kiosk_app.agent.options import AgentOptions
 from kiosk_app.agent.outbox import Outbox
 from kiosk_app.agent.sender import StatsSender
+from kiosk_app.agent.staff_calls import StaffCalls
 from kiosk_app.agent.system import clock_synced, read_system_metrics
 from kiosk_app.agent.telemetry import Telemetry
 from kiosk_app.rpc_client import RpcClient
@@ -107,6 +108,7 @@ class FleetAgent(AgentHooks):
             )
 
         self.telemetry = Telemetry(self.device_id, outbox, sender, clock)
+        self.staff_calls = StaffCalls(self.device_id, self.publish, clock)
         self._outbox_depth = outbox_depth or outbox.depth
         self._downlinks: list[Downlink] = []
         self._rpc: list[RpcClient] = []

@@ -15,6 +15,7 @@ __all__ = [
     "AbortPayment",
     "CallStaffCommand",
     "CancelPrint",
+    "CancelStaffCallCommand",
     "CheckPrinter",
     "ConfirmDocument",
     "EmitStatistic",
@@ -168,8 +169,21 @@ class WipeSession(Command):
 
 @dataclass(frozen=True)
 class CallStaffCommand(Command):
-    """Send the staff-call event: kiosk id is added by the runner; `step` and `reason`, no personal data."""
+    """Call staff: kiosk id is added by the runner; `step` and `reason`, no personal data.
 
+    The flows leave `call_id` empty; the controller gives each call its id before the runner sends it.
+    """
+
+    step: str
+    reason: str
+    call_id: str = ""
+
+
+@dataclass(frozen=True)
+class CancelStaffCallCommand(Command):
+    """The resident withdrew the call `call_id` (made at `step` for `reason`)."""
+
+    call_id: str
     step: str
     reason: str
 

@@ -87,12 +87,18 @@ class StateSpec(Generic[S, C]):
 
     `modal` states (a "more time?" prompt) remember the state they interrupted; a transition to
     `RESUME` returns there without running that state's entry commands again.
+
+    `extendable`: the timeout waits for the resident (a choice, a notice to read), not for a device or
+    the central. The screen then offers 時間を延長 (any `UserAction` re-arms the deadline) and counts
+    down, and a staff call holds the timeout (`Machine.held`). Device waits are watchdogs: never
+    extendable, never held.
     """
 
     state: S
     timeout: float | Callable[[C], float] | None = None
     on_enter: Callable[[C], Sequence[Command]] | None = None
     modal: bool = False
+    extendable: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,9 @@ class MachineSpec(Generic[S, C]):
         if set(declared) != every:
             missing = sorted(str(s.value) for s in every - set(declared))
             raise FlowDefinitionError(f"states without a StateSpec: {', '.join(missing)}")
+        for spec in self.states:
+            if spec.extendable and spec.timeout is None:
+                raise FlowDefinitionError(f"{spec.state.name} is extendable but has no timeout")
         for row in self.transitions:
             if row.target is RESUME and not any(
                 spec.modal and spec.state in row.sources(every) for spec in self.states
@@ -172,6 +181,7 @@ class Machine(Generic[S, C]):
         self._interrupted: S | None = None
         self._interrupted_at = 0.0
         self.fired: list[int] = []  # positions in spec.transitions, in firing order (for tests and traces)
+        self._held = False
         self._arm()
 
     @property
@@ -184,6 +194,22 @@ class Machine(Generic[S, C]):
         """The state a modal state interrupted (what `RESUME` returns to), if any."""
         return self._interrupted
 
+    @property
+    def extendable(self) -> bool:
+        """True when the current state's timeout waits for the resident (時間を延長 is offered)."""
+        return self._specs[self._state].extendable
+
+    @property
+    def held(self) -> bool:
+        """True while a staff call holds the resident's timeouts (extendable states do not time out)."""
+        return self._held
+
+    @held.setter
+    def held(self, value: bool) -> None:
+        if self._held and not value:
+            self._arm()  # the hold ends: the resident gets the state's whole time again
+        self._held = value
+
     def time_left(self) -> float | None:
         """Seconds until the current state times out, or None when it has no timeout."""
         if self._deadline is None:
@@ -193,6 +219,9 @@ class Machine(Generic[S, C]):
     def handle(self, event: Event) -> list[Command]:
         """Process one event and return the commands to execute, in order."""
         if isinstance(event, Tick):
+            if self._held and self._specs[self._state].extendable:
+                self._arm()  # staff are on their way: keep the resident's place
+                return []
             if self._deadline is None or self._clock() < self._deadline:
                 return []
             event = TimedOut(self._state.name)

@@ -18,6 +18,7 @@ __all__ = [
     "Back",
     "CallStaff",
     "Cancel",
+    "CancelStaffCall",
     "CardInserted",
     "CardRemoved",
     "CardUnreadable",
@@ -52,6 +53,7 @@ __all__ = [
     "SetCopies",
     "SkipRating",
     "SlipScanned",
+    "StaffCallAnswered",
     "Start",
     "Tick",
     "TimedOut",
@@ -95,8 +97,22 @@ class CallStaff(UserAction):
 
 
 @dataclass(frozen=True)
+class CancelStaffCall(UserAction):
+    """ "Cancel the call" on the staff-call banner: the resident no longer needs staff."""
+
+
+@dataclass(frozen=True)
+class StaffCallAnswered(Event):
+    """Staff answered a call in the central web: `acknowledged` (they are coming) or, if False, closed."""
+
+    call_id: str
+    acknowledged: bool
+
+
+@dataclass(frozen=True)
 class MoreTime(UserAction):
-    """ "More time, please" (時間を延長) on the idle prompt."""
+    """ "More time, please" (時間を延長): on every step whose timeout waits for the resident, and on the
+    idle prompt."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ from kiosk_app.flows.core import Command, StateSpec
 from kiosk_app.flows.issuance_context import IssuanceContext, Step
 from kiosk_app.flows.stats import AbortReason, Outcome
 
-__all__ = ["CANCELLABLE", "CARD_ABORTS", "IDLE_STEPS", "NOTICES", "PAYMENT_WAITS", "state_specs"]
+__all__ = [
+    "CANCELLABLE",
+    "CARD_ABORTS",
+    "DEVICE_WAITS",
+    "EXTENDABLE",
+    "IDLE_STEPS",
+    "NOTICES",
+    "PAYMENT_WAITS",
+    "state_specs",
+]
 
 Ctx = IssuanceContext
 
@@ -35,6 +44,17 @@ NOTICES: dict[Step, tuple[Outcome, AbortReason]] = {
     Step.VOIDED: (Outcome.FAILED, AbortReason.PRINT_FAILED),
     Step.PAYMENT_UNKNOWN: (Outcome.FAILED, AbortReason.PAYMENT_UNKNOWN),
 }
+
+# Timeouts that wait for the resident: 時間を延長 is offered and the count-down shown.
+EXTENDABLE = (IDLE_STEPS | NOTICES.keys() | {
+    Step.PRINT_FAILED, Step.TAKE_CERTIFICATE, Step.RATING, Step.MORE_TIME,
+}) - {Step.PAYMENT_UNKNOWN}  # fmt: skip
+# Timeouts that are watchdogs on a device or the central (the resident cannot speed them up), and the
+# take-card step, whose timeout only starts the card-left-behind alarm: not extendable.
+DEVICE_WAITS = frozenset({
+    Step.READING_CARD, Step.VERIFYING, Step.FETCHING_OPTIONS, Step.CHECKING_PRINTER, Step.PAYING,
+    Step.PAYMENT_UNKNOWN, Step.PRINTING, Step.TAKE_CARD,
+})  # fmt: skip
 
 
 def state_specs() -> list[StateSpec[Step, Ctx]]:
@@ -80,7 +100,13 @@ def state_specs() -> list[StateSpec[Step, Ctx]]:
         Step.RATING: lambda c: c.wipe_completed(),
     }
     return [
-        StateSpec(step, timeouts.get(step), _or_empty(enter.get(step)), modal=step is Step.MORE_TIME)
+        StateSpec(
+            step,
+            timeouts.get(step),
+            _or_empty(enter.get(step)),
+            modal=step is Step.MORE_TIME,
+            extendable=step in EXTENDABLE,
+        )
         for step in Step
     ]
 

@@ -129,6 +129,9 @@ NOTICES = {
     S.DONE: (Outcome.COMPLETED, None),
 }
 CANCELLABLE = IDLE | {S.LOOKING_UP, S.NOT_FOUND, S.CHECKING_PRINTER, S.MORE_TIME}
+# Timeouts that wait for the resident (時間を延長 offered, count-down shown, R-33) and device watchdogs.
+EXTENDABLE = IDLE | {S.NOT_FOUND, S.UNAVAILABLE, S.PRINTER_UNAVAILABLE, S.RECEIPT_FAILED, S.DONE, S.MORE_TIME}
+DEVICE_WAITS = frozenset({S.LOOKING_UP, S.CHECKING_PRINTER, S.PAYING, S.PAYMENT_UNKNOWN, S.PRINTING_RECEIPT})
 PAYMENT_WAITS = frozenset({S.PAYING, S.PAYMENT_UNKNOWN})
 
 
@@ -196,7 +199,16 @@ def _states() -> list[StateSpec[S, Ctx]]:
         S.RECEIPT_FAILED: _staff("receipt_failed"),
         S.DONE: lambda c: [cmd.PlayCue("payment_done")],
     }
-    return [StateSpec(step, timeouts.get(step), enter.get(step), modal=step is S.MORE_TIME) for step in S]
+    return [
+        StateSpec(
+            step,
+            timeouts.get(step),
+            enter.get(step),
+            modal=step is S.MORE_TIME,
+            extendable=step in EXTENDABLE,
+        )
+        for step in S
+    ]
 
 
 def _transitions() -> list[Row]:

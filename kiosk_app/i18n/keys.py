@@ -2,13 +2,15 @@
 
 Message ids are stable keys (`pin.title`), not source sentences: Japanese and English are both
 translations in `locale/<dir>/LC_MESSAGES/kiosk.po`. Screens and `.kv` files call `tr("key")` directly;
-keys built at run time (a problem code, a payment phase) are listed here so that they are extracted.
+keys built at run time (a payment phase, a rating) are listed here so that they are extracted; problem
+codes map to their message ids in `problems.py`. A count-aware text has a `.one` form beside the key
+(`copies.count.one`), used where the language's plural rule says "one" (`Translator.tr_count`).
 The English text is repeated as a comment for whoever adds a key.
 """
 
 from __future__ import annotations
 
-__all__ = ["KEYS", "N_", "method_key", "phase_key", "problem_key"]
+__all__ = ["KEYS", "N_", "method_key", "phase_key", "rating_key"]
 
 
 def N_(key: str) -> str:
@@ -16,9 +18,9 @@ def N_(key: str) -> str:
     return key
 
 
-def problem_key(problem: str) -> str:
-    """The message id explaining a device or card problem code (e.g. `out_of_paper`)."""
-    return f"problem.{problem}"
+def rating_key(stars: int) -> str:
+    """The message id of the word for a rating of `stars` (1 = very bad … 5 = very good)."""
+    return f"rating.{stars}"
 
 
 def phase_key(phase: str) -> str:
@@ -65,6 +67,9 @@ KEYS: tuple[str, ...] = (
         "pin_forgotten.body"
     ),  # Please go to the My Number Card counter to set a new PIN. Bring the card and an identity document.
     N_("where_to_go"),  # Where to go: {place}
+    N_("where_to_go.counter"),  # Counter {number}, floor {floor}: {counter}
+    N_("where_to_go.floor"),  # Floor {floor}: {counter}
+    N_("where_to_go.qr"),  # Scan this code with your phone to open the page.
     N_("staff_called"),  # Staff have been called. Please wait.
     N_("pin_locked.title"),  # Your PIN is locked
     N_("pin_locked.body"),  # The PIN was wrong 3 times. Please go to the My Number Card counter.
@@ -76,6 +81,19 @@ KEYS: tuple[str, ...] = (
     N_("problem.paper_jam"),  # Paper is stuck in the printer.
     N_("problem.cover_open"),  # The printer cover is open.
     N_("problem.offline"),  # The printer is not responding.
+    N_("problem.printer_error"),  # The printer has a problem.
+    N_("problem.not_issued"),  # The city system did not send the certificate.
+    N_(
+        "problem.card_again"
+    ),  # The card moved away from the reader. Please place it again and leave it there.
+    N_(
+        "problem.card_unsupported"
+    ),  # This card cannot be used here. Smartphones and old Juki cards are not accepted.
+    N_(
+        "problem.card_counter"
+    ),  # The card's electronic certificate cannot be used here. Please go to the My Number Card counter.
+    N_("problem.reader"),  # The card reader is not working. Please call staff.
+    N_("problem.unknown"),  # Something went wrong. Please call staff.
     N_("verifying.title"),  # Checking…
     N_("refused.title"),  # This card cannot be used here
     N_("name.title"),  # Is this you?
@@ -91,6 +109,7 @@ KEYS: tuple[str, ...] = (
     N_("options.title"),  # Choose what the certificate shows
     N_("copies.title"),  # How many copies?
     N_("copies.count"),  # {copies} copies
+    N_("copies.count.one"),  # {copies} copy
     N_("fee.title"),  # Please check the fee
     N_("fee.total"),  # Total: {fee} yen
     N_("fee.rules"),  # Pay with one method only. No refunds after payment.
@@ -127,7 +146,11 @@ KEYS: tuple[str, ...] = (
     N_("take_card.title"),  # Please take your My Number Card
     N_("card_left.title"),  # Your card is still in the reader!
     N_("rating.title"),  # How was it?
-    N_("rating.stars"),  # {stars} of 5
+    N_("rating.1"),  # Very bad
+    N_("rating.2"),  # Bad
+    N_("rating.3"),  # OK
+    N_("rating.4"),  # Good
+    N_("rating.5"),  # Very good
     N_("more_time.title"),  # Do you need more time?
     N_("more_time.body"),  # This will end in {seconds} seconds.
     N_("register.scan.title"),  # Hold the code on your payment slip to the scanner

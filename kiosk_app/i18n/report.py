@@ -21,7 +21,7 @@ from madoguchi.contracts.languages import LANGUAGES
 
 __all__ = ["REQUIRED_COMPLETE", "LanguageReport", "completeness", "source_keys"]
 
-REQUIRED_COMPLETE = ("ja", "en")
+REQUIRED_COMPLETE = LANGUAGES  # every tier-1 language (kiosk-requirements.md §7, R-35)
 _KV_CALL = re.compile(r"""\btr\(\s*(['"])([^'"\\]+)\1""")
 
 

@@ -1,7 +1,8 @@
 """Furigana (ruby) for やさしい日本語: `{漢字|かんじ}` in a message marks the reading of a word.
 
-Kivy has no ruby layout, so a screen shows the reading in small kana in parentheses right after the
-word (`kivy_markup`); printouts and logs can use `parenthesized` or `plain`.
+The kiosk screens draw the reading above the word (`kiosk_app.ui.ruby_label.RubyLabel`, which parses
+this markup); printouts and logs use `parenthesized` or `plain`. `kivy_markup` (reading in small kana in
+parentheses after the word) is only for a plain Kivy `Label` that cannot lay out ruby.
 """
 
 from __future__ import annotations

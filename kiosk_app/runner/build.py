@@ -126,4 +126,5 @@ def build_parts(
         scanner=open_scanner(devices.scanner),
         sound=CuePlayer(config.kiosk.data_dir / "sounds"),
         language=config.ui.language,
+        staff_calls=agent.staff_calls,
     )

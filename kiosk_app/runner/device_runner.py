@@ -22,6 +22,7 @@ from device_drivers.payment.messages import Method
 from device_drivers.payment.records import PaymentProgress, PaymentRecord
 from device_drivers.printer.document import Document
 from device_drivers.scanner.reader import Scanner
+from kiosk_app.agent.staff_calls import StaffCalls
 from kiosk_app.agent.telemetry import Telemetry
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
@@ -40,6 +41,7 @@ from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.messages import Severity
 from madoguchi.contracts.orders import PaidOutcome, parse_slip
 from madoguchi.contracts.rpc import RpcErrorCode
+from madoguchi.contracts.signed import CommandOp
 
 __all__ = ["DeviceRunner", "RunnerParts"]
 
@@ -69,6 +71,7 @@ class RunnerParts:
     order_reports: OrderReports | None = None
     sound: CuePlayer | None = None
     language: str = "ja"
+    staff_calls: StaffCalls | None = None
 
 
 @dataclass
@@ -100,6 +103,10 @@ class DeviceRunner:
         """Where events go (the controller's `post`)."""
         self.post = post
         self.certificates = CertificateJobs(self.parts, post)
+        if self.parts.staff_calls is not None:
+            self.parts.staff_calls.add_listener(
+                lambda call_id, op: post(ev.StaffCallAnswered(call_id, op is CommandOp.STAFF_CALL_ACK))
+            )
 
     def start(self) -> None:
         """Start the lanes and the card slot; say whether certificate issuance is available."""
@@ -145,7 +152,7 @@ class DeviceRunner:
             self.pay.submit(lambda: self._sale(command))
         elif isinstance(command, (cmd.StartAlarm, cmd.StopAlarm, cmd.PlayCue)):
             self._sound(command)
-        elif isinstance(command, cmd.CallStaffCommand):
+        elif isinstance(command, (cmd.CallStaffCommand, cmd.CancelStaffCallCommand)):
             self._staff_call(command)
         elif isinstance(command, cmd.EmitStatistic):
             self._statistic(command)
@@ -320,11 +327,19 @@ class DeviceRunner:
         else:
             sound.stop_alarm()
 
-    def _staff_call(self, command: cmd.CallStaffCommand) -> None:
-        _logger.warning("staff call at %s: %s", command.step, command.reason)
+    def _staff_call(self, command: cmd.CallStaffCommand | cmd.CancelStaffCallCommand) -> None:
+        """`up/staff_call` for the staff's live list, and the device event history as before."""
+        cancelled = isinstance(command, cmd.CancelStaffCallCommand)
+        code = "staff_call_cancelled" if cancelled else "staff_call"
+        _logger.warning("%s at %s: %s", code, command.step, command.reason)
+        calls = self.parts.staff_calls
+        if calls is not None and command.call_id:
+            send = calls.cancel if cancelled else calls.call
+            if not send(command.call_id, command.step, command.reason):
+                _logger.error("staff call %s could not be queued for the centre", command.call_id)
         if self.parts.telemetry is not None:
             self.parts.telemetry.emit_event(
-                "staff_call", Severity.WARNING, f"{command.step}: {command.reason}"
+                code, Severity.INFO if cancelled else Severity.WARNING, f"{command.step}: {command.reason}"
             )
 
     def _statistic(self, command: cmd.EmitStatistic) -> None:

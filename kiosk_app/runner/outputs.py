@@ -51,7 +51,10 @@ class CupsA4:
         if not status.reachable:
             return "offline"
         if status.health is A4Health.ERROR:
-            return (status.reasons or (status.state,))[0]
+            # The reason that stops printing (`media-empty-error`), not a warning listed before it; the
+            # resident's text comes from `kiosk_app.i18n.problems`.
+            blocking = [r for r in status.reasons if not r.endswith(("-report", "-warning"))]
+            return (*blocking, *status.reasons, status.state)[0]
         return None
 
     def print_pdf(self, pdf: bytes, copies: int, title: str) -> None:

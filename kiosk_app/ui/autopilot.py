@@ -71,7 +71,7 @@ CERTIFICATE: tuple[Action, ...] = (
     Tap("はい", text=True), WaitFor("choose_type"), Tap("住民票", text=True), WaitFor("choose_options"),
     Tap("next"), WaitFor("copies"), Tap("next"), WaitFor("fee_summary"), Tap("次へ", text=True),
     WaitFor("choose_method"), Tap("クレジット", text=True), WaitFor("take_certificate", 90.0), Tap("OK", text=True),
-    WaitFor("take_card"), Physical("remove_card"), WaitFor("rating"), Tap("中 5", text=True), WaitFor("home"),
+    WaitFor("take_card"), Physical("remove_card"), WaitFor("rating"), Tap("とても良い", text=True), WaitFor("home"),
 )  # fmt: skip
 
 

@@ -4,28 +4,36 @@ It routes each event to the active flow (card events always reach the certificat
 the card), hands the returned commands to the runner's `execute`, and tells listeners (the root
 widget) that the state changed. Call `send()` only from the UI loop; device threads use the flows'
 `EventPump` or `post()` + `drain()`.
+
+It also owns what lies over every screen: the staff call (a banner, never a flow step: the resident
+keeps their place and their timeouts are held while staff come) and the 時間を延長 count-down of the
+steps whose timeout waits for the resident.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import math
 import queue
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from kiosk_app.flows import events as ev
-from kiosk_app.flows.clock import Clock
-from kiosk_app.flows.commands import CallStaffCommand
-from kiosk_app.flows.core import Command, Event, Tick
+from kiosk_app.flows.clock import Clock, monotonic_clock
+from kiosk_app.flows.commands import CallStaffCommand, PlayCue
+from kiosk_app.flows.core import Command, Event, Machine, Tick
 from kiosk_app.flows.issuance import CertificateFlow, IssuanceView, settings_from_catalog
 from kiosk_app.flows.issuance_context import Step
 from kiosk_app.flows.register import RegisterFlow, RegisterSettings, RegisterStep, RegisterView
+from kiosk_app.flows.staff_call import RESIDENT, OpenCall, StaffCallTracker
 from kiosk_app.i18n.translator import Translator
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import Channel
 from madoguchi.contracts.languages import LANGUAGES
 
-__all__ = ["KioskController", "Service", "screen_for"]
+__all__ = ["COUNTDOWN_S", "TIME_CUE", "Countdown", "KioskController", "Service", "screen_for"]
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +54,16 @@ _REGISTER_SCREENS = {
     RegisterStep.CHOOSE_METHOD: "choices",
 }
 CARD_EVENTS = (ev.CardInserted, ev.CardRemoved, ev.ServiceStatus)
+COUNTDOWN_S = 20  # the last seconds of a resident's timeout are counted down on screen
+TIME_CUE = "time_running_out"  # chime when the count-down appears
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """時間を延長 on the current step: offered (`extendable`) and, in the last seconds, the seconds left."""
+
+    extendable: bool = False
+    seconds_left: int | None = None  # shown only in the last COUNTDOWN_S seconds (None otherwise)
 
 
 class Service(enum.Enum):
@@ -73,18 +91,22 @@ class KioskController:
         register: RegisterFlow,
         execute: Callable[[Command], None],
         catalog: Catalog | None = None,
+        clock: Clock = monotonic_clock,
     ) -> None:
         self.catalog = catalog
         self.certificate = certificate
         self.register = register
         self.execute = execute
         self.active: Service | None = None
-        self.home_language = certificate.context.settings.default_language
+        self.default_language = certificate.context.settings.default_language
+        self.home_language = self.default_language
         self.large_text = False
         self.high_contrast = False
         self.listeners: list[Callable[[], None]] = []
         self.inbox: queue.Queue[Event] = queue.Queue()
         self._translators: dict[str, Translator] = {}
+        self.staff = StaffCallTracker(clock)
+        self._shown_countdown: int | None = None
 
     @classmethod
     def for_catalog(
@@ -102,7 +124,7 @@ class KioskController:
             settings_from_catalog(catalog, idle_timeout_s=idle_timeout_s, language=language), clock
         )
         register = RegisterFlow(RegisterSettings(methods=methods, idle_timeout_s=idle_timeout_s), clock)
-        return cls(certificate, register, execute, catalog)
+        return cls(certificate, register, execute, catalog, clock)
 
     # --- what the screens read ------------------------------------------------------------------------
 
@@ -137,6 +159,29 @@ class KioskController:
         view = self.view()
         return "home" if view is None else view.step.value
 
+    def _machine(self) -> Machine[Any, Any] | None:
+        if self.active is Service.CERTIFICATE:
+            return self.certificate.machine
+        if self.active is Service.REGISTER:
+            return self.register.machine
+        return None
+
+    def countdown(self) -> Countdown:
+        """Whether the current step offers 時間を延長, and the seconds left once the count-down shows."""
+        machine = self._machine()
+        if machine is None or not machine.extendable or machine.held:
+            return Countdown()
+        left = machine.time_left()
+        if left is None:
+            return Countdown()
+        seconds = math.ceil(left)
+        return Countdown(True, seconds if seconds <= COUNTDOWN_S else None)
+
+    @property
+    def staff_call(self) -> OpenCall | None:
+        """The staff call shown on the banner (None when staff were not called)."""
+        return self.staff.current
+
     # --- what the screens and devices do ---------------------------------------------------------------
 
     def start(self, service: Service) -> None:
@@ -149,6 +194,9 @@ class KioskController:
         self.send(ev.Start())
         if self.active is None:  # the flow refused to start (e.g. the central is offline)
             _logger.info("%s could not start", service.value)
+        elif service is Service.CERTIFICATE and self.certificate.context.language != self.home_language:
+            self.certificate.context.language = self.home_language  # keep the language picked on home
+            self._notify()
 
     def set_home_language(self, language: str) -> None:
         """Language picked on the home screen."""
@@ -167,15 +215,39 @@ class KioskController:
         self._notify()
 
     def call_staff(self) -> None:
-        """職員を呼ぶ: from any screen, including home."""
+        """職員を呼ぶ: from any screen, including home; the screen stays, a banner says staff were called."""
+        if self.staff.current is not None:
+            self._notify()  # already called: the banner says so
+            return
         if self.active is None:
-            self.execute(CallStaffCommand("home", "resident"))
+            self.execute_all([CallStaffCommand("home", RESIDENT)])
             self._notify()
             return
         self.send(ev.CallStaff())
 
+    def cancel_staff_call(self) -> None:
+        """The resident withdraws their call (the banner's cancel button)."""
+        command = self.staff.cancel()
+        if command is not None:
+            self.execute(command)
+            self._hold()
+        self._notify()
+
+    def more_time(self) -> None:
+        """時間を延長: the step's whole time again (or back from the "more time?" prompt)."""
+        self.send(ev.MoreTime())
+
     def send(self, event: Event) -> None:
         """Handle one event on the UI loop (a slip scanned on the home screen starts the register)."""
+        if isinstance(event, ev.StaffCallAnswered):
+            if self.staff.answered(event.call_id, event.acknowledged):
+                self._hold()
+                self._notify()
+            return
+        if isinstance(event, ev.CancelStaffCall):
+            self.cancel_staff_call()
+            return
+        self._hold()
         if isinstance(event, ev.SlipScanned) and self.active is None:
             self.start(Service.REGISTER)
         commands: list[Command] = []
@@ -185,13 +257,21 @@ class KioskController:
             commands += self.certificate.handle(event)
         elif self.active is Service.REGISTER:
             commands += self.register.handle(event)
+        was_active = self.active
         if self.active is Service.CERTIFICATE and self.certificate.step is Step.HOME:
             self.active = None
         if self.active is Service.REGISTER and self.register.step is RegisterStep.HOME:
             self.active = None
+        if was_active is not None and self.active is None:
+            self.home_language = self.default_language  # the next resident is greeted in the kiosk's language
         self.execute_all(commands)
-        if commands or not isinstance(event, Tick) or self.step_name() == "more_time":
-            self._notify()  # (the "more time?" prompt counts down every tick)
+        shown = self.countdown().seconds_left
+        if shown is not None and self._shown_countdown is None and isinstance(event, Tick):
+            self.execute(PlayCue(TIME_CUE))  # the count-down starts: a chime for those not looking
+        changed = shown != self._shown_countdown
+        self._shown_countdown = shown
+        if commands or not isinstance(event, Tick) or changed or self.step_name() == "more_time":
+            self._notify()  # (the count-down and the "more time?" prompt change every second)
 
     def post(self, event: Event) -> None:
         """Queue an event from any thread (a device driver); `drain()` handles it on the UI loop."""
@@ -208,9 +288,21 @@ class KioskController:
         self.send(Tick())
 
     def execute_all(self, commands: list[Command]) -> None:
-        """Pass commands to the runner."""
+        """Pass commands to the runner (each staff call gets its id and opens the banner first)."""
         for command in commands:
+            if isinstance(command, CallStaffCommand):
+                opened = self.staff.open(command)
+                if opened is None:
+                    continue
+                command = opened
+                self._hold()
             self.execute(command)
+
+    def _hold(self) -> None:
+        """While staff are called, the resident's timeouts wait (device watchdogs do not)."""
+        holding = self.staff.holding()
+        self.certificate.machine.held = holding
+        self.register.machine.held = holding
 
     def _notify(self) -> None:
         for listener in list(self.listeners):

@@ -1,4 +1,4 @@
-"""Fonts of the kiosk screens: BIZ UD Gothic, with Noto Sans CJK for what it lacks (e.g. 𠮷, U+20BB7),
+"""Fonts of the kiosk screens: BIZ UDPGothic (proportional Latin), with Noto Sans CJK for what it lacks (e.g. 𠮷, U+20BB7),
 DejaVu Sans for Latin letters it lacks (Tiếng Việt) and Lohit Devanagari for नेपाली.
 
 Kivy draws a label with one font, so `with_fallback()` wraps runs of characters missing from BIZ UD
@@ -36,8 +36,15 @@ LATIN_FONT = "KioskLatin"
 DEVA_FONT = "KioskDeva"
 
 _CANDIDATES = {
-    "regular": ("/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Regular.ttf",),
-    "bold": ("/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Bold.ttf",),
+    # BIZ UDPGothic: the proportional face of the family (BIZ UDGothic draws Latin letters monospaced).
+    "regular": (
+        "/usr/share/fonts/truetype/bizud-gothic/BIZUDPGothic-Regular.ttf",
+        "/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Regular.ttf",
+    ),
+    "bold": (
+        "/usr/share/fonts/truetype/bizud-gothic/BIZUDPGothic-Bold.ttf",
+        "/usr/share/fonts/truetype/bizud-gothic/BIZUDGothic-Bold.ttf",
+    ),
     "cjk": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",),
     "latin": ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",),
     "deva": ("/usr/share/fonts/truetype/lohit-devanagari/Lohit-Devanagari.ttf",),

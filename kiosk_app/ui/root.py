@@ -1,4 +1,9 @@
-"""The root widget: a bar with large text, high contrast and 職員を呼ぶ on every screen, and the screens.
+"""The root widget: a bar with large text, high contrast, 時間を延長 and 職員を呼ぶ on every screen, the
+staff-call banner, and the screens.
+
+The 時間を延長 button shows on every step whose timeout waits for the resident, with the seconds left
+beside it in the last `COUNTDOWN_S` seconds. The staff-call banner ("staff have been called", then
+"staff are coming") lies over the current screen, which stays as it was.
 
 `build_root()` is the one factory used by the app and by the UI tests. It loads the `.kv` files
 (once per process), registers the fonts and wires the screens to the controller.
@@ -12,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from kivy.lang import Builder
-from kivy.properties import ColorProperty
+from kivy.properties import BooleanProperty, ColorProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk_app.flows.staff_call import CallStatus
 from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.fonts import FontFiles, register_fonts
 from kiosk_app.ui.screens import SCREEN_NAMES
@@ -45,6 +51,9 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
     """Top bar plus the screen manager; redraws when the controller changes."""
 
     background = ColorProperty(NORMAL.background)
+    time_offered = BooleanProperty(False)
+    staff_called = BooleanProperty(False)
+    call_cancellable = BooleanProperty(False)
 
     def setup(self, controller: KioskController, fonts: FontFiles) -> None:
         """Create the screens and follow the controller."""
@@ -97,9 +106,29 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         self.ids.large.text = texts.t("button.large_text")
         self.ids.contrast.text = texts.t("button.high_contrast")
         self.ids.staff.text = texts.t("button.call_staff")
+        self._overlays(texts)
         theme = HIGH_CONTRAST if controller.high_contrast else NORMAL
         self.background = theme.background
         apply_theme(self, theme, LARGE_TEXT_SCALE if controller.large_text else 1.0)
+
+    def _overlays(self, texts: Texts) -> None:
+        """The 時間を延長 button and count-down, and the staff-call banner."""
+        controller = self.controller
+        countdown = controller.countdown()
+        self.time_offered = countdown.extendable
+        self.ids.more_time.text = texts.t("button.more_time")
+        seconds = countdown.seconds_left
+        self.ids.countdown.text = "" if seconds is None else texts.t("time.left", seconds=seconds)
+        call = controller.staff_call
+        self.staff_called = call is not None
+        self.call_cancellable = call is not None and call.cancellable
+        if call is None:
+            self.ids.staff_text.text = ""
+        elif call.status is CallStatus.ACKNOWLEDGED:
+            self.ids.staff_text.text = texts.t("staff.coming")
+        else:
+            self.ids.staff_text.text = texts.t("staff_called")
+        self.ids.cancel_call.text = texts.t("button.cancel_staff_call")
 
 
 def build_root(controller: KioskController, fonts: FontFiles | None = None) -> KioskRoot:

@@ -1,8 +1,11 @@
-"""Turning message ids and data into Kivy markup: translation, furigana, font fallback."""
+"""Turning message ids and data into Kivy markup: translation, furigana, font fallback.
+
+やさしい日本語 keeps its `{漢字|かんじ}` readings in the markup: `RubyLabel` (every `KLabel` and `KButton`)
+draws them above the words. Other languages never carry readings.
+"""
 
 from __future__ import annotations
 
-from kiosk_app.i18n.ruby import kivy_markup
 from kiosk_app.i18n.translator import Translator
 from kiosk_app.ui.fonts import FontFiles, with_fallback
 
@@ -22,10 +25,10 @@ class Texts:
         self.font_size = font_size
 
     def t(self, key: str, **params: object) -> str:
-        """The translated text of `key` as markup (furigana as small kana for やさしい日本語)."""
-        text = self.translator.tr(key, **params)
-        markup = kivy_markup(text, font_size=self.font_size) if self.translator.furigana else _escape(text)
-        return with_fallback(markup, self.fonts, markup_in=True)
+        """The translated text of `key` as markup (with `{漢字|かんじ}` readings for やさしい日本語)."""
+        # Readings survive escaping and font fallback: `{`, `|` and `}` are in the UI font, so a
+        # `[font=…]` run never crosses a word's braces.
+        return with_fallback(_escape(self.translator.tr(key, **params)), self.fonts, markup_in=True)
 
     def data(self, text: str) -> str:
         """Text that comes from data (a certificate name, a refusal reason) as safe markup."""

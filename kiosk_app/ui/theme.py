@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["HIGH_CONTRAST", "LARGE_TEXT_SCALE", "MIN_TOUCH_PX", "NORMAL", "Theme"]
+__all__ = ["HIGH_CONTRAST", "LARGE_TEXT_SCALE", "MIN_TOUCH_PX", "NORMAL", "THEMES", "Theme"]
 
 RGBA = tuple[float, float, float, float]
 
@@ -26,6 +26,9 @@ class Theme:
     accent: RGBA
     alert: RGBA
     disabled_text: RGBA
+    # Keypad keys that are not digits (次へ, 訂正): their own colour and a rounded shape.
+    confirm: RGBA = (0.0, 0.45, 0.25, 1)
+    erase: RGBA = (0.62, 0.3, 0.0, 1)
 
 
 NORMAL = Theme(
@@ -37,6 +40,8 @@ NORMAL = Theme(
     accent=(0.0, 0.45, 0.25, 1),
     alert=(0.75, 0.05, 0.05, 1),
     disabled_text=(0.35, 0.35, 0.35, 1),
+    confirm=(0.0, 0.45, 0.25, 1),
+    erase=(0.62, 0.3, 0.0, 1),
 )
 HIGH_CONTRAST = Theme(
     name="high_contrast",
@@ -47,4 +52,7 @@ HIGH_CONTRAST = Theme(
     accent=(0.4, 1, 0.4, 1),
     alert=(1, 0.3, 0.3, 1),
     disabled_text=(0.8, 0.8, 0.8, 1),
+    confirm=(0.4, 1, 0.4, 1),
+    erase=(1, 1, 1, 1),
 )
+THEMES = (NORMAL, HIGH_CONTRAST)

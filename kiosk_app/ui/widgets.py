@@ -11,6 +11,7 @@ from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from kiosk_app.ui.fonts import UI_FONT
+from kiosk_app.ui.ruby_label import RubyLabel
 from kiosk_app.ui.theme import MIN_TOUCH_PX, Theme
 
 __all__ = ["KButton", "KLabel", "PinDots", "apply_theme", "fit_height"]
@@ -26,8 +27,8 @@ def _markup_when_needed(widget: Label, text: str) -> None:
         widget.font_script_name = script
 
 
-class KLabel(Label):  # type: ignore[misc]
-    """A wrapping, centred label in the kiosk font; `base_size` is its font size before scaling."""
+class KLabel(RubyLabel):
+    """A wrapping, centred label in the kiosk font (furigana above kanji); `base_size`: font size before scaling."""
 
     base_size = NumericProperty(40)
     alert = BooleanProperty(False)
@@ -44,8 +45,8 @@ class KLabel(Label):  # type: ignore[misc]
         self.text_size = (self.width - 20, None)
 
 
-class KButton(Button):  # type: ignore[misc]
-    """A large button (≥ 15 mm tall) in the kiosk font."""
+class KButton(RubyLabel, Button):  # type: ignore[misc]
+    """A large button (≥ 15 mm tall) in the kiosk font (furigana above kanji)."""
 
     base_size = NumericProperty(40)
 
@@ -96,6 +97,7 @@ class PinDots(Widget):  # type: ignore[misc]
 def fit_height(widget: Label, minimum: float) -> Label:
     """Make a list row as tall as its wrapped text (at least `minimum`, e.g. the 15 mm touch size)."""
     widget.size_hint_y = None
+    widget.fit_text = False  # the row grows with its text instead
 
     def resize(*_args: Any) -> None:
         widget.height = max(minimum, widget.texture_size[1] + 32)

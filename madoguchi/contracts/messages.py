@@ -9,6 +9,7 @@ from typing import Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from madoguchi.contracts.base import ContractError, Message
+from madoguchi.contracts.staff_call import StaffCallMessage
 from madoguchi.contracts.topics import Down, Up
 
 __all__ = [
@@ -309,6 +310,7 @@ _MODELS: dict[Up | Down, type[Message]] = {
     Up.REPORTED: ReportedMessage,
     Up.ACK: AckMessage,
     Up.DIAG: DiagnosticsPart,
+    Up.STAFF_CALL: StaffCallMessage,
     Down.ACK: DownAck,
 }
 

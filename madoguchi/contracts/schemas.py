@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from madoguchi.contracts import catalog, issuance, messages, rpc, signed
+from madoguchi.contracts import catalog, issuance, messages, rpc, signed, staff_call
 
 __all__ = ["SCHEMA_MODELS", "export_schemas", "render_schemas", "stale_schemas"]
 
@@ -23,6 +23,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "mqtt-v1/reported": messages.ReportedMessage,
     "mqtt-v1/ack": messages.AckMessage,
     "mqtt-v1/diag": messages.DiagnosticsPart,
+    "mqtt-v1/staff-call": staff_call.StaffCallMessage,
     "mqtt-v1/down-ack": messages.DownAck,
     "mqtt-v1/host-state": messages.HostState,
     "mqtt-v1/rpc-request": rpc.RpcRequest,

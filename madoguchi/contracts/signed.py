@@ -204,6 +204,8 @@ class CommandOp(enum.StrEnum):
     MAINTENANCE_ON = "maintenance_on"
     MAINTENANCE_OFF = "maintenance_off"
     PRINT_TEST_PAGE = "print_test_page"
+    STAFF_CALL_ACK = "staff_call_ack"  # staff are coming to the call named in `ref`
+    STAFF_CALL_CLOSE = "staff_call_close"  # the call named in `ref` was dealt with (or withdrawn by staff)
 
 
 class CommandDocument(Message):
@@ -213,6 +215,11 @@ class CommandDocument(Message):
     device_id: DeviceId
     op: CommandOp
     expires: int = Field(ge=0)
+    ref: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]{1,64}$",
+        description="what the command is about (a staff call's id)",
+    )
 
 
 class FunctionControl(BaseModel):

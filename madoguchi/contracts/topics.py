@@ -48,6 +48,7 @@ class Up(enum.StrEnum):
     ACK = "ack"
     RPC = "rpc"
     DIAG = "diag"  # project addition: diagnostics bundles answering `collect_logs` (docs/fleet-link.md)
+    STAFF_CALL = "staff_call"  # project addition: 職員を呼ぶ calls (docs/fleet-link.md)
 
 
 class Down(enum.StrEnum):

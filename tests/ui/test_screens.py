@@ -17,12 +17,13 @@ import pytest
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import FakeClock
-from kiosk_app.flows.core import Command, Tick
+from kiosk_app.flows.core import Command, Event, Tick
 from kiosk_app.flows.issuance import CertificateFlow, settings_from_catalog
 from kiosk_app.flows.register import RegisterFlow, RegisterSettings
 from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.root import KioskRoot, build_root
 from madoguchi.contracts.catalog import load_sample_catalog
+from madoguchi.contracts.issuance import Refusal
 from tests.flow_helpers import sample_options
 from tests.ui.conftest import SIZE, Ui
 from tests.ui.tofu import has_glyph, tofu_in
@@ -48,7 +49,7 @@ class Kiosk:
         self.root: KioskRoot = ui.mount(build_root(self.controller))
         self.shots: list[Path] = []
 
-    def device(self, *events: ev.Event) -> None:
+    def device(self, *events: Event) -> None:
         for event in events:
             self.controller.send(event)
         self.ui.frames(2)
@@ -160,7 +161,7 @@ def test_resident_gets_a_certificate_by_touch(kiosk: Kiosk, language: str) -> No
     k.shot(language)
     k.device(ev.CardRemoved())
     k.shot(language)
-    k.ui.tap(k.root.screen().ids.stars.children[0])  # children are in reverse: the last added is 5
+    k.ui.tap(k.root.screen().words()[4])  # "very good"
     assert k.controller.step_name() == "home" and k.root.manager.current == "home"
     (stats,) = [c.stats for c in k.commands if isinstance(c, cmd.EmitStatistic)]
     assert stats.rating == 5 and stats.language == language
@@ -185,6 +186,8 @@ def test_resident_pays_a_slip_by_typing_its_number(kiosk: Kiosk) -> None:
     )
     k.device(ev.OrderFound(order))
     k.shot("en")
+    summary = " ".join(w.text for w in k.root.screen().ids.rows.children)
+    assert "Oversized garbage ticket" in summary and "粗大ごみ" not in summary  # the item in her language
     k.tap_id("next")
     k.shot("en")
     assert len(k.root.screen().ids.rows.children) == 1  # cash is not taken here, credit not for this order
@@ -210,22 +213,52 @@ def test_large_text_high_contrast_and_staff_call_on_every_screen(kiosk: Kiosk) -
     assert tuple(k.root.background)[:3] == (0, 0, 0)
     k.shot("ja-large-contrast")
     k.tap_id("staff")
-    assert cmd.CallStaffCommand("home", "resident") in k.commands
+    calls = [(c.step, c.reason) for c in k.commands if isinstance(c, cmd.CallStaffCommand)]
+    assert calls == [("home", "resident")]
+    assert k.root.ids.staff_text.text and k.root.ids.staff_banner.height > 0  # "staff have been called"
+    k.tap_id("cancel_call")
+    assert any(isinstance(c, cmd.CancelStaffCallCommand) for c in k.commands)
+    assert k.root.ids.staff_banner.height == 0
     k.tap_id("issuance")
     k.tap_text("日本語")
     k.device(ev.CardInserted(), ev.PinTriesRead(3))
+    assert k.root.time_offered and k.root.ids.more_time.opacity == 1  # 時間を延長 on the PIN step
     k.tap_id("staff")
-    assert cmd.CallStaffCommand("pin_entry", "resident") in k.commands
+    calls = [(c.step, c.reason) for c in k.commands if isinstance(c, cmd.CallStaffCommand)]
+    assert calls[-1] == ("pin_entry", "resident")
+    assert k.root.manager.current == "keypad" and k.root.ids.staff_banner.height > 0  # the step stays
+    k.shot("ja-staff-called")
+
+
+def test_the_last_seconds_are_counted_down_on_screen(kiosk: Kiosk) -> None:
+    """GIVEN the PIN step WHEN 45 s pass untouched THEN the top bar shows the seconds left beside 時間を延長;
+    tapping it gives the whole time back and the count-down goes."""
+    k = kiosk
+    k.tap_id("issuance")
+    k.tap_text("日本語")
+    k.device(ev.CardInserted(), ev.PinTriesRead(3))
+    assert k.root.ids.countdown.text == ""
+    k.clock.advance(45)
+    k.controller.drain()
+    k.ui.frames(2)
+    assert "残り15秒" in k.root.ids.countdown.text
+    k.shot("ja-countdown")
+    k.tap_id("more_time")
+    assert k.root.ids.countdown.text == "" and k.controller.step_name() == "pin_entry"
 
 
 def test_easy_japanese_shows_furigana_and_the_tofu_check_can_fail(kiosk: Kiosk) -> None:
-    """GIVEN やさしい日本語 WHEN the PIN screen shows THEN readings appear in small kana; and the glyph check really
-    detects boxes: 𠮷 is missing from BIZ UD Gothic, い from Kivy's Roboto."""
+    """GIVEN やさしい日本語 WHEN the PIN screen shows THEN readings appear in small kana above the words (ruby, not
+    in parentheses); and the glyph check really detects boxes: 𠮷 is missing from BIZ UD Gothic, い from Kivy's
+    Roboto."""
     k = kiosk
     k.tap_id("issuance")
     k.tap_text("やさしい")
     k.device(ev.CardInserted(), ev.PinTriesRead(2))
-    assert "(あんしょうばんごう)" in k.root.screen().ids.title.text
+    title = k.root.screen().ids.title
+    assert "{暗証番号|あんしょうばんごう}" in title.text and "(あんしょうばんごう)" not in title.text
+    readings = [i for i in title.ruby_layout.items if i.role == "reading" and i.text == "あんしょうばんごう"]
+    assert readings and readings[0].size < title.font_size
     k.shot("ja-x-easy")
     assert not has_glyph("𠮷", "KioskUI") and has_glyph("𠮷", "KioskCJK")
     assert not has_glyph("い", "Roboto") and has_glyph("い", "KioskUI")
@@ -252,3 +285,162 @@ def test_scaffolded_languages_show_no_tofu(kiosk: Kiosk, language: str) -> None:
     k.tap_id("issuance")
     k.device(ev.ChooseLanguage(language), ev.CardInserted(), ev.PinTriesRead(3))
     k.shot(language)
+
+
+def _visible(widget: Any) -> str:
+    return _TAGS.sub("", widget.text)
+
+
+def test_language_picked_on_home_stays_on_the_language_screen(kiosk: Kiosk) -> None:
+    """GIVEN a resident who picked English on home WHEN they start a certificate THEN the language screen speaks
+    English and marks English as the current language."""
+    k = kiosk
+    k.tap_text("English")
+    k.tap_id("issuance")
+    screen = k.root.screen()
+    assert _visible(screen.ids.title) == "Choose your language"
+    marked = [_visible(b) for b in k.buttons() if _visible(b).startswith("● ")]
+    assert marked == ["● English"]
+    k.shot("en-language")
+
+
+def test_keypad_next_and_erase_do_not_look_like_digits(kiosk: Kiosk) -> None:
+    """GIVEN the PIN keypad WHEN it shows THEN 次へ and 訂正 differ from the digit keys in colour and shape (rounded),
+    also in high contrast."""
+    from kivy.graphics import RoundedRectangle
+
+    k = kiosk
+    k.tap_id("issuance")
+    k.device(ev.ChooseLanguage("ja"), ev.CardInserted(), ev.PinTriesRead(3))
+    for contrast in (False, True):
+        if contrast:
+            k.tap_id("contrast")
+        ids = k.root.screen().ids
+        digit = tuple(ids.key1.background_color)
+        for key in (ids.confirm, ids.erase):
+            assert tuple(key.background_color)[3] == 0  # no square background
+            assert tuple(key.fill) != digit and key.fill[3] == 1
+            assert any(isinstance(i, RoundedRectangle) for i in key.canvas.before.children)
+        assert tuple(ids.confirm.fill) != tuple(ids.erase.fill)
+    assert "次へ" in _visible(k.root.screen().ids.confirm) and "訂正" in _visible(k.root.screen().ids.erase)
+    k.shot("ja-keypad-contrast")
+
+
+def _to_paying(k: Kiosk, language: str) -> None:
+    k.controller.set_home_language(language)
+    k.tap_id("issuance")
+    k.device(ev.ChooseLanguage(language), ev.CardInserted(), ev.PinTriesRead(3))
+    for digit in "1234":
+        k.device(ev.Digit(digit))
+    k.device(ev.Confirm(), ev.AuthOk("見本 花子"), ev.Confirm(), ev.OptionsReceived(sample_options()))
+    k.device(ev.ChooseType("inkan"), ev.Confirm(), ev.Confirm(), ev.ChooseMethod("credit"), ev.PrinterReady())
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_paying_instruction_is_as_large_as_the_title_and_right_under_it(kiosk: Kiosk, language: str) -> None:
+    """GIVEN the paying screen WHEN the terminal asks for the card THEN that instruction is as large as the title
+    and directly below it (not small at the bottom)."""
+    k = kiosk
+    _to_paying(k, language)
+    k.device(ev.PaymentProgress("WAIT_CARD"))
+    ids = k.root.screen().ids
+    assert k.controller.step_name() == "paying"
+    assert ids.body.text and ids.body.font_size >= ids.title.font_size
+    assert 0 <= ids.title.y - ids.body.top <= 60
+    k.shot(f"{language}-paying-instruction")
+
+
+def test_refusal_names_counter_and_floor_and_shows_a_qr_code_not_a_url(kiosk: Kiosk) -> None:
+    """GIVEN refusals WHEN one sends the resident to a web page and one to a counter THEN no URL is shown as text: the
+    page is a QR code with a caption, and the counter comes with its number and floor from the catalog."""
+    k = kiosk
+    catalog = load_sample_catalog()
+    rules = {r.kind.value: r for r in catalog.eligibility_rules}
+    k.controller.set_home_language("en")
+    for kind, expected in (("registration_required", "Scan this code"), ("moved_out", "Counter 1, floor 1")):
+        k.tap_id("issuance")
+        k.device(ev.ChooseLanguage("en"), ev.CardInserted(), ev.PinTriesRead(3))
+        for digit in "1234":
+            k.device(ev.Digit(digit))
+        rule = rules[kind]
+        refusal = Refusal(
+            kind=kind,
+            reason=rule.reason.text("en"),
+            where_to_go=rule.where_to_go.text("en"),
+            counter=rule.counter,
+        )
+        k.device(ev.Confirm(), ev.AuthRefused(refusal))
+        ids = k.root.screen().ids
+        texts = " ".join(_visible(w) for w in k.root.walk() if hasattr(w, "text") and isinstance(w.text, str))
+        assert "http" not in texts and expected in texts
+        assert (ids.qr.texture is not None) == (kind == "registration_required")
+        k.shot(f"en-refused-{kind}")
+        k.device(ev.Confirm(), ev.CardRemoved())
+
+
+def test_rating_buttons_have_words_and_faces(kiosk: Kiosk) -> None:
+    """GIVEN the rating screen WHEN it shows THEN each choice is a word (very bad … very good) beside a drawn face
+    (frown to smile), with no "1 of 5"; tapping a face rates."""
+    from kiosk_app.ui.screens.rating import Face
+    from kiosk_app.ui.theme import NORMAL
+
+    k = kiosk
+    _to_paying(k, "en")
+    (sale,) = [c for c in k.commands if isinstance(c, cmd.StartPayment)]
+    k.device(ev.PaymentApproved(sale.ref), ev.PrintDone(), ev.Confirm(), ev.CardRemoved())
+    screen = k.root.screen()
+    assert k.controller.step_name() == "rating"
+    assert [_visible(w) for w in screen.words()] == ["Very bad", "Bad", "OK", "Good", "Very good"]
+    assert all(tuple(round(c, 3) for c in w.background_color) == NORMAL.button for w in screen.words())
+    faces = [w for w in screen.walk() if isinstance(w, Face)]
+    assert [f.mood for f in faces] == [1, 2, 3, 4, 5] and all(f.canvas.children for f in faces)
+    k.shot("en-rating")
+    k.ui.tap(faces[3])
+    (stats,) = [c.stats for c in k.commands if isinstance(c, cmd.EmitStatistic)]
+    assert stats.rating == 4
+
+
+def test_one_copy_is_singular(kiosk: Kiosk) -> None:
+    """GIVEN the copies screen in English WHEN 1 then 2 copies are chosen THEN "1 copy" and "2 copies" show."""
+    k = kiosk
+    k.controller.set_home_language("en")
+    k.tap_id("issuance")
+    k.device(ev.ChooseLanguage("en"), ev.CardInserted(), ev.PinTriesRead(3))
+    for digit in "1234":
+        k.device(ev.Digit(digit))
+    k.device(ev.Confirm(), ev.AuthOk("見本 花子"), ev.Confirm(), ev.OptionsReceived(sample_options()))
+    k.device(ev.ChooseType("inkan"))
+    assert _visible(k.root.screen().ids.count) == "1 copy"
+    k.tap_id("plus")
+    assert _visible(k.root.screen().ids.count) == "2 copies"
+
+
+def test_latin_text_is_drawn_in_a_proportional_face(kiosk: Kiosk) -> None:
+    """GIVEN the kiosk font WHEN "iiii" and "MMMM" are rendered THEN their widths differ (not monospaced)."""
+    from kivy.core.text import Label as CoreLabel
+
+    widths = []
+    for text in ("iiii", "MMMM"):
+        label = CoreLabel(text=text, font_name="KioskUI", font_size=40)
+        label.refresh()
+        widths.append(label.texture.size[0])
+    assert widths[0] < widths[1] * 0.6
+
+
+@pytest.mark.parametrize("language", ["ja", "ja-x-easy", "en", "zh", "vi"])
+def test_call_staff_never_breaks_inside_a_word(kiosk: Kiosk, language: str) -> None:
+    """GIVEN the top bar WHEN shown in LANGUAGE, normal and large text THEN 職員を呼ぶ (and its translations) is
+    one line, or breaks only between words."""
+    k = kiosk
+    k.controller.set_home_language(language)
+    for large in (False, True):
+        if large:
+            k.tap_id("large")
+        k.ui.frames(2)
+        staff = k.root.ids.staff
+        layout = getattr(staff, "ruby_layout", None)
+        lines = len(layout.lines) if layout is not None and hasattr(layout, "lines") else None
+        one_line = staff.texture_size[1] < staff.font_size * 1.7
+        words = _visible(staff).replace("{", "").split()
+        assert one_line or (lines is not None and lines <= len(words)) or len(words) > 1, (language, large)
+    k.shot(f"{language}-staff-large")

@@ -16,7 +16,7 @@
   function connect() {
     if (!document.querySelector("[data-live]") || !window.EventSource) { return; }
     var source = new EventSource("/events");
-    ["fleet", "orders"].forEach(function (topic) {
+    ["fleet", "orders", "calls"].forEach(function (topic) {
       source.addEventListener(topic, function () { refresh(topic); });
     });
     source.onopen = function () { document.body.setAttribute("data-live-connected", "yes"); };

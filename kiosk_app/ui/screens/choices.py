@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from kivy.uix.image import Image
+
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.core import Event
 from kiosk_app.flows.issuance import IssuanceView
 from kiosk_app.flows.issuance_context import Step
 from kiosk_app.flows.register import RegisterStep, RegisterView
 from kiosk_app.i18n.keys import method_key
+from kiosk_app.ui.qr import qr_texture
 from kiosk_app.ui.screens.base import FlowScreen
+from kiosk_app.ui.screens.message_content import counter_line, split_url
 from kiosk_app.ui.text import Texts
 from kiosk_app.ui.theme import MIN_TOUCH_PX
 from kiosk_app.ui.widgets import KButton, KLabel, fit_height
@@ -41,6 +45,10 @@ class ChoicesScreen(FlowScreen):
         label = KLabel(text=text, base_size=32)
         fit_height(label, 90)
         return label
+
+    def _qr_row(self, url: str) -> Image:
+        """A web address as a QR code for the resident's phone (a URL on a kiosk cannot be tapped)."""
+        return Image(texture=qr_texture(url), size_hint_y=None, height=260, fit_mode="contain")
 
     def _row_button(self, text: str, event: Event, base_size: int = 36) -> KButton:
         widget = self.button(text, event, base_size=base_size)
@@ -81,9 +89,15 @@ class ChoicesScreen(FlowScreen):
             for refusal in view.refused:
                 name = self._type_name(refusal.type_id or "", refusal.type_id or "")
                 text = t.data(name) + " — " + t.t("type.refused", reason=refusal.reason)
-                if refusal.where_to_go:
-                    text += "\n" + t.t("where_to_go", place=refusal.where_to_go)
+                place, url = split_url(refusal.where_to_go)
+                counter = counter_line(t, self.controller.catalog, refusal.counter, self.controller.language)
+                for line in (counter, t.t("where_to_go", place=place) if place else ""):
+                    text += "\n" + line if line else ""
+                if url:
+                    text += "\n" + t.t("where_to_go.qr")
                 rows.add_widget(self._row_label(text))
+                if url:
+                    rows.add_widget(self._qr_row(url))
             self._hide_next()
         elif view.step is Step.CHOOSE_OPTIONS:
             self.ids.title.text = t.t("options.title")
@@ -108,7 +122,7 @@ class ChoicesScreen(FlowScreen):
                 self._row_label(
                     t.t(
                         "register.summary.line",
-                        name=line.name,
+                        name=self._fee_item_name(line.item_id, line.name),
                         quantity=line.quantity,
                         amount=f"{line.amount_yen:,}",
                     )
@@ -122,6 +136,14 @@ class ChoicesScreen(FlowScreen):
         catalog = self.controller.catalog
         try:
             return catalog.name_of(type_id, self.controller.language) if catalog else fallback
+        except LookupError:
+            return fallback
+
+    def _fee_item_name(self, item_id: str, fallback: str) -> str:
+        """A register line's item in the resident's language (the central sends the Japanese name)."""
+        catalog = self.controller.catalog
+        try:
+            return catalog.fee_item(item_id).names.text(self.controller.language) if catalog else fallback
         except LookupError:
             return fallback
 

@@ -18,7 +18,8 @@ class CopiesScreen(FlowScreen):
             return
         t = self.texts
         self.ids.title.text = t.t("copies.title")
-        self.ids.count.text = t.t("copies.count", copies=view.copies)
+        # "1 copy", "2 copies": the count-aware form of the language (`copies.count.one`)
+        self.ids.count.text = t.t(t.translator.count_key("copies.count", view.copies), copies=view.copies)
         self.ids.fee.text = t.t("fee.total", fee=f"{view.fee_yen:,}")
         self.ids.minus.disabled = view.copies <= 1
         self.ids.plus.disabled = view.copies >= view.max_copies

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from kiosk_app.ui.controller import Service
 from kiosk_app.ui.screens.base import FlowScreen
-from kiosk_app.ui.screens.language import NATIVE_NAMES
+from kiosk_app.ui.screens.language import CURRENT_MARK, NATIVE_NAMES
 from madoguchi.contracts.languages import LANGUAGES
 
 __all__ = ["HomeScreen"]
@@ -24,12 +24,14 @@ class HomeScreen(FlowScreen):
         online = self.controller.certificate.context.central_online
         ids.issuance.disabled = not online
         ids.unavailable.text = "" if online else t.t("home.issuance_unavailable")
-        if ids.languages.children:
-            return  # the language buttons are written in their own languages: built once
-        for code in LANGUAGES:
-            ids.languages.add_widget(
-                self.button(t.data(NATIVE_NAMES[code]), self._language(code), base_size=30)
-            )
+        # The language buttons are written in their own languages; the one picked is marked.
+        current = self.controller.home_language
+        names = [(CURRENT_MARK if code == current else "") + NATIVE_NAMES[code] for code in LANGUAGES]
+        if [b.text for b in reversed(ids.languages.children)] == [t.data(n) for n in names]:
+            return
+        ids.languages.clear_widgets()
+        for code, name in zip(LANGUAGES, names, strict=True):
+            ids.languages.add_widget(self.button(t.data(name), self._language(code), base_size=30))
 
     def _language(self, code: str) -> Callable[[], None]:
         return lambda: self.controller.set_home_language(code)

@@ -1,12 +1,71 @@
-"""Keypad: the 4-digit PIN (masked, tries left, last-try warning, forgot-PIN exit) or a payment slip number."""
+"""Keypad: the 4-digit PIN (masked, tries left, last-try warning, forgot-PIN exit) or a payment slip number.
+
+次へ and 訂正 must not look like digits: they are `KeypadAction` keys, rounded, in their own colours
+(`Theme.confirm`, `Theme.erase`), with an arrow before the word.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from kivy.graphics import Color, RoundedRectangle
+from kivy.properties import ColorProperty, OptionProperty
 
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.issuance import IssuanceView
 from kiosk_app.ui.screens.base import FlowScreen
+from kiosk_app.ui.theme import THEMES
+from kiosk_app.ui.widgets import KButton
 
-__all__ = ["KeypadScreen"]
+__all__ = ["KeypadAction", "KeypadScreen"]
+
+ICONS = {"confirm": "→ ", "erase": "← "}
+
+
+class KeypadAction(KButton):
+    """A keypad key that is not a digit: a rounded key in the theme's `confirm` or `erase` colour.
+
+    The theme gives every button `Theme.button`; this key reads which theme that is, takes its own
+    colour from the same theme, draws it rounded and keeps the square button background transparent.
+    """
+
+    role = OptionProperty("confirm", options=("confirm", "erase"))
+    fill = ColorProperty((0, 0, 0, 1))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        with self.canvas.before:
+            self._color = Color(rgba=self.fill)
+            self._shape = RoundedRectangle(pos=self.pos, size=self.size, radius=[self._radius()])
+        self.fbind("pos", self._redraw)
+        self.fbind("size", self._redraw)
+        self.fbind("fill", self._redraw)
+        self.fbind("state", self._redraw)
+        self.fbind("background_color", self._follow_theme)
+        self._follow_theme()
+
+    def _radius(self) -> float:
+        return float(min(self.width, self.height)) * 0.45
+
+    def _follow_theme(self, *_args: Any) -> None:
+        colour: tuple[float, ...] = tuple(self.background_color)  # type: ignore[has-type]
+        if colour[3] == 0:
+            return
+        theme = next((t for t in THEMES if _close(t.button, colour)), THEMES[0])
+        self.fill = getattr(theme, self.role)
+        self.background_color = (0, 0, 0, 0)
+
+    def _redraw(self, *_args: Any) -> None:
+        pressed = 0.8 if self.state == "down" else 1.0
+        r, g, b, a = self.fill
+        self._color.rgba = (r * pressed, g * pressed, b * pressed, a)
+        self._shape.pos = self.pos
+        self._shape.size = self.size
+        self._shape.radius = [self._radius()]
+
+
+def _close(a: Any, b: Any) -> bool:
+    return all(abs(x - y) < 1e-3 for x, y in zip(a, b, strict=False))
 
 
 class KeypadScreen(FlowScreen):
@@ -18,8 +77,8 @@ class KeypadScreen(FlowScreen):
             return
         t = self.texts
         ids = self.ids
-        ids.erase.text = t.t("button.erase")
-        ids.confirm.text = t.t("button.next")
+        ids.erase.text = t.data(ICONS["erase"]) + t.t("button.erase")
+        ids.confirm.text = t.data(ICONS["confirm"]) + t.t("button.next")
         ids.back.text = t.t("button.back")
         ids.cancel.text = t.t("button.cancel")
         if isinstance(view, IssuanceView):

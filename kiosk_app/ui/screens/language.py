@@ -6,7 +6,7 @@ from kiosk_app.flows import events as ev
 from kiosk_app.ui.screens.base import FlowScreen
 from madoguchi.contracts.languages import LANGUAGES
 
-__all__ = ["NATIVE_NAMES", "LanguageScreen"]
+__all__ = ["CURRENT_MARK", "NATIVE_NAMES", "LanguageScreen"]
 
 NATIVE_NAMES = {
     "ja": "日本語",
@@ -21,17 +21,20 @@ NATIVE_NAMES = {
 }
 
 
+CURRENT_MARK = "● "
+
+
 class LanguageScreen(FlowScreen):
-    """One button per language; back and cancel."""
+    """One button per language, the current one (picked on home) marked; back and cancel."""
 
     def refresh(self) -> None:
         t = self.texts
         self.ids.title.text = t.t("language.title")
         self.ids.grid.clear_widgets()
+        current = self.controller.language
         for code in LANGUAGES:
-            self.ids.grid.add_widget(
-                self.button(t.data(NATIVE_NAMES[code]), ev.ChooseLanguage(code), base_size=40)
-            )
+            name = (CURRENT_MARK if code == current else "") + NATIVE_NAMES[code]
+            self.ids.grid.add_widget(self.button(t.data(name), ev.ChooseLanguage(code), base_size=40))
         self.ids.back.text = t.t("button.back")
         self.ids.cancel.text = t.t("button.cancel")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kiosk_app.ui.qr import qr_texture
 from kiosk_app.ui.screens.base import FlowScreen
 from kiosk_app.ui.screens.message_content import message_for
 from madoguchi.contracts.catalog_rules import RuleKind
@@ -12,18 +13,21 @@ __all__ = ["MessageScreen"]
 
 
 class MessageScreen(FlowScreen):
-    """Shows `message_for(view)`."""
+    """Shows `message_for(view)`; an instruction (paying, printing) as large as the title, right under it."""
 
     def refresh(self) -> None:
         view = self.controller.view()
         if view is None:
             return
         t = self.texts
-        content = message_for(view, t, self._pin_help())
+        content = message_for(view, t, self._pin_help(), self.controller.catalog)
         self.ids.title.text = content.title
         self.ids.title.alert = content.alert
         self.ids.body.text = content.body
+        self.ids.body.base_size = self.ids.title.base_size if content.emphasis else 40
         self.ids.detail.text = content.detail
+        self.ids.qr.texture = qr_texture(content.qr) if content.qr else None
+        self.ids.qr_caption.text = t.t("where_to_go.qr") if content.qr else ""
         # Rebuild the buttons only when they change: a new button costs a text rendering (~10 ms).
         self._events = [event for _key, event in content.buttons]
         labels = [t.t(key) for key, _event in content.buttons]
