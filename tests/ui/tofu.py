@@ -7,12 +7,11 @@ compared with the rendering of U+F0000 (a private-use code point every font draw
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
+from kiosk_app.ui.ruby_layout import markup_chars
+
 NOTDEF = "\U000f0000"
-_TAG = re.compile(r"\[(/?)([a-z_]+)(?:=([^\]]*))?\]")
-_ENTITIES = {"&bl;": "[", "&br;": "]", "&amp;": "&"}
 
 
 def _pixels(char: str, font_name: str) -> bytes:
@@ -31,27 +30,7 @@ def has_glyph(char: str, font_name: str) -> bool:
 
 def chars_with_fonts(text: str, default_font: str, markup: bool) -> list[tuple[str, str]]:
     """(character, font) pairs as a Kivy label with this text and markup would draw them."""
-    if not markup:
-        return [(c, default_font) for c in text]
-    out: list[tuple[str, str]] = []
-    fonts = [default_font]
-    position = 0
-    for match in [*_TAG.finditer(text), None]:
-        end = match.start() if match else len(text)
-        chunk = text[position:end]
-        for entity, value in _ENTITIES.items():
-            chunk = chunk.replace(entity, value)
-        out.extend((c, fonts[-1]) for c in chunk)
-        if match is None:
-            break
-        closing, tag, value = match.groups()
-        if tag == "font":
-            if closing and len(fonts) > 1:
-                fonts.pop()
-            elif not closing and value:
-                fonts.append(value)
-        position = match.end()
-    return out
+    return markup_chars(text, default_font) if markup else [(c, default_font) for c in text]
 
 
 def tofu_in(root: Any) -> list[str]:
