@@ -79,3 +79,24 @@ def test_bare_group_prints_its_help_and_fails() -> None:
     result = subprocess.run([str(BIN / "kiosk"), "diag"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "usage: kiosk diag" in result.stdout
+
+
+def _help_of(prog: str, *path: str) -> str:
+    parser = PARSERS[prog]()
+    return next(usage for p, _, usage in _walk(parser) if p == path)
+
+
+def test_broker_run_help_names_only_its_own_options() -> None:
+    """GIVEN `kiosk-central broker run`, which has no TLS option WHEN its help is read THEN it names no
+    `--pki` (an option of `broker config` only) and says it is the loopback development listener."""
+    text = " ".join(_help_of("kiosk-central", "broker", "run").split())
+    assert "--pki" not in text
+    assert "127.0.0.1" in text and "broker config" in text
+
+
+def test_kiosk_run_help_describes_the_touchscreen_app() -> None:
+    """GIVEN `kiosk run` WHEN its help is read THEN it describes the touchscreen app and the fleet link it
+    runs now, not a headless placeholder."""
+    text = " ".join(_help_of("kiosk", "run").split())
+    assert "headless for now" not in text.lower()
+    assert "touchscreen app" in text and "fleet link" in text and "--ui" in text

@@ -140,7 +140,9 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
         "usr/lib/madoguchi/kiosk-data-layout.sh": 0o755,
         "usr/lib/madoguchi/kiosk-overlay-enable.sh": 0o755,
         "etc/systemd/system.conf.d/10-kiosk-watchdog.conf": 0o644,
-        "etc/systemd/journald.conf.d/10-kiosk-volatile.conf": 0o644,
+        "etc/systemd/journald.conf.d/10-kiosk-journal.conf": 0o644,
+        "etc/systemd/system/systemd-time-wait-sync.service.d/10-kiosk-time-wait.conf": 0o644,
+        "usr/lib/madoguchi/kiosk-journal.sh": 0o755,
         "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf": 0o644,
         "etc/systemd/system/systemd-timesyncd.service.d/10-kiosk-clock.conf": 0o644,
         "etc/tmpfiles.d/kiosk-timesync.conf": 0o644,
@@ -158,7 +160,6 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
     assert (
         "RuntimeWatchdogSec=14s" in (rootfs / "etc/systemd/system.conf.d/10-kiosk-watchdog.conf").read_text()
     )
-    assert "Storage=volatile" in (rootfs / "etc/systemd/journald.conf.d/10-kiosk-volatile.conf").read_text()
     ntp = (rootfs / "etc/systemd/timesyncd.conf.d/10-kiosk-ntp.conf").read_text()
     assert "NTP=ntp1.city.example ntp2.city.example" in ntp
     assert int((rootfs / "var/lib/systemd/timesync/clock").stat().st_mtime) == EPOCH
@@ -171,6 +172,54 @@ def test_dry_run_installs_units_scripts_and_rules_with_their_modes(rootfs: Path)
     assert not list((rootfs / "etc/madoguchi/release-keys").glob("*.key")), (
         "private keys never enter the image"
     )
+
+
+def _unit_settings(path: Path) -> dict[str, list[str]]:
+    """`key → values` of a unit or drop-in file (sections merged; enough for single-section checks)."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def test_a_kiosk_without_network_starts_its_app_after_a_bounded_wait_for_the_clock(rootfs: Path) -> None:
+    """GIVEN the image WHEN no NTP server answers at boot THEN the wait for time-sync.target (which the app is
+    ordered after) ends within 2 minutes: upstream systemd-time-wait-sync waits forever."""
+    upstream = Path("/lib/systemd/system/systemd-time-wait-sync.service")
+    if upstream.exists():
+        assert _unit_settings(upstream)["TimeoutStartSec"] == ["infinity"]  # the fact the drop-in answers
+    drop_in = rootfs / "etc/systemd/system/systemd-time-wait-sync.service.d/10-kiosk-time-wait.conf"
+    (timeout,) = _unit_settings(drop_in)["TimeoutStartSec"]
+    assert timeout.endswith("s") and 0 < int(timeout[:-1]) <= 120
+    ui = _unit_settings(rootfs / "etc/systemd/system/kiosk-ui.service")
+    assert "time-sync.target" in " ".join(ui["After"])
+
+
+def test_an_enrolment_that_succeeds_on_a_retry_starts_the_app_without_a_power_cycle(rootfs: Path) -> None:
+    """GIVEN kiosk-ui and kiosk-overlay skipped at boot (no identity yet) WHEN kiosk-enrol succeeds on a later
+    retry THEN the enrolment unit starts both (without blocking on them)."""
+    enrol = _unit_settings(rootfs / "etc/systemd/system/kiosk-enrol.service")
+    assert enrol["Restart"] == ["on-failure"]
+    (post,) = enrol["ExecStartPost"]
+    words = post.split()
+    assert words[0].endswith("systemctl") and "--no-block" in words and "start" in words
+    assert {"kiosk-ui.service", "kiosk-overlay.service"} <= set(words)
+
+
+def test_the_journal_survives_a_reboot_on_the_data_partition_and_is_capped(rootfs: Path) -> None:
+    """GIVEN the image WHEN it boots THEN kiosk-journal binds /data/journal over /var/log/journal and flushes,
+    and journald keeps at most 16 MB there, so the reason for a watchdog reboot is still readable after it."""
+    journald = _unit_settings(rootfs / "etc/systemd/journald.conf.d/10-kiosk-journal.conf")
+    assert journald["Storage"] == ["auto"] and journald["SystemMaxUse"] == ["16M"]
+    assert not (rootfs / "etc/systemd/journald.conf.d/10-kiosk-volatile.conf").exists()
+    unit = _unit_settings(rootfs / "etc/systemd/system/kiosk-journal.service")
+    assert unit["RequiresMountsFor"] == ["/data"] and unit["ExecStart"] == [
+        "/usr/lib/madoguchi/kiosk-journal.sh"
+    ]
+    script = (rootfs / "usr/lib/madoguchi/kiosk-journal.sh").read_text()
+    assert 'mount --bind "${DATA_DIR}/journal" "${JOURNAL_DIR}"' in script and "journalctl --flush" in script
 
 
 def test_dry_run_turns_blanking_off_and_root_growth_off(rootfs: Path) -> None:
@@ -202,6 +251,7 @@ def test_dry_run_enables_the_units_and_masks_the_console(rootfs: Path) -> None:
         ("multi-user.target.wants", "kiosk-enrol.service"),
         ("multi-user.target.wants", "kiosk-overlay.service"),
         ("multi-user.target.wants", "kiosk-data-layout.service"),
+        ("multi-user.target.wants", "kiosk-journal.service"),
         ("local-fs.target.wants", "kiosk-data.service"),
         ("local-fs.target.wants", "data.mount"),
         ("timers.target.wants", "kiosk-renew.timer"),
@@ -404,7 +454,8 @@ def test_release_keys_baked_into_the_image_accept_only_bundles_of_their_signing_
     work = rootfs.parent
     keys = load_public_keys(rootfs / "etc/madoguchi/release-keys")
     bundle = work / "1.0.0.tar"
-    build_bundle(work / "wheels", "1.0.0", bundle, app="kioskfake")
+    wheels = make_wheel(work / "wheels-1.0.0", "1.0.0").parent  # the app at the release version
+    build_bundle(wheels, "1.0.0", bundle, app="kioskfake")
     sign_bundle(bundle, load_private_key(work / "keys" / "release-2026.key"))
     assert open_bundle(bundle, keys).manifest.version == "1.0.0"
     sign_bundle(bundle, Ed25519PrivateKey.generate())

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect, text
 
 from central_broker.accounts import Role
 from central_broker.broker_fleet import FleetBroker
@@ -29,18 +30,22 @@ from central_broker.catalog_push.publisher import Outgoing
 from central_broker.ingest import Ingest
 from central_broker.pki.authority import Pki
 from central_broker.releases import ReleaseFiles, ReleaseRollout
+from central_broker.releases.rollout import parse_duration, release_exceptions
 from central_broker.rollout import RolloutError
-from central_broker.store import FleetStore
+from central_broker.store import FleetStore, open_store, sqlite_url
 from central_broker.web import WebContext
 from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth
 from kiosk_app.agent.fleet_services import FleetServices, attach_fleet_services, root_keys_dir
+from madoguchi.clock import SteppableClock
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.kiosk import UpdatesConfig, simulated_kiosk_config
+from madoguchi.contracts.messages import StateMessage
 from madoguchi.contracts.signed import DesiredDocument, PayloadType, ReleaseRef, sign
 from madoguchi.contracts.topics import FLEET_KEYS, Down, down
 from madoguchi.errors import UserError
 from provisioning.updates import ReadinessFile, build_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
+from provisioning.updates.targets import TargetPlatform
 from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_pki import device_identity, service_identity
 from tests.fixtures.fleet_signing import catalog_body
@@ -334,6 +339,194 @@ def test_release_rolls_out_stage_by_stage_and_a_failing_one_rolls_back_and_halts
     shown = json.loads(status_out.stdout)
     assert shown["current"] == "9.0.0" and shown["highest"] == "9.0.0"
     assert shown["fleet_update"]["version"] == "9.0.1" and shown["fleet_update"]["status"] == "ROLLED_BACK"
+
+
+@pytest.mark.usefixtures("fleet")
+def test_a_release_pip_cannot_install_is_reported_failed_alerted_and_halts_the_stage(
+    fleet_broker: FleetBroker,
+    fleet_pki: Pki,
+    central_store: FleetStore,
+    signing_keys: SigningKeys,
+    endpoint: Endpoint,
+    release_key: Path,
+    tmp_path: Path,
+    web_context: WebContext,
+    web_client: TestClient,
+) -> None:
+    """GIVEN a signed bundle whose app needs a distribution the bundle lacks WHEN it is rolled out THEN the
+    test kiosk's real installer (pip) fails, the kiosk acks FAILED with pip's reason and raises the
+    `release_failed` alert, the stage counts it failed and halts, the second kiosk is never offered it, and
+    the fleet page lists the kiosk with the reason. (A bundle the kiosks cannot install by its tags never
+    gets this far: `rollout start` refuses it.)"""
+    catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+    private = load_private_key(release_key)
+    trusted = load_public_keys(release_key.with_suffix(".pub"))
+    rollout = ReleaseRollout(
+        central_store, catalog_broker, signing_keys, ReleaseFiles(endpoint.data / "releases")
+    )
+    x86 = tmp_path / "x86"
+    make_wheel(x86, "9.5.0")
+    make_wheel(x86, "1.0.0", name="fastcore", tag="cp313-cp313-manylinux_2_17_x86_64")
+    wrong = tmp_path / "x86.tar"
+    build_bundle(
+        x86, "9.5.0", wrong, app="kioskfake", target=TargetPlatform(platform="manylinux_2_28_x86_64")
+    )
+    sign_bundle(wrong, private)
+    with pytest.raises(
+        UserError, match=r"fastcore-1\.0\.0-cp313-cp313-manylinux_2_17_x86_64\.whl cannot install"
+    ):
+        rollout.start(wrong, trusted, endpoint.url, ["jp-999999-k01"])
+
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "9.5.0", requires=("kioskfake-printing>=2",))
+    bundle = tmp_path / "release-9.5.0.tar"
+    build_bundle(wheels, "9.5.0", bundle, app="kioskfake")
+    sign_bundle(bundle, private)
+    with ExitStack() as stack:
+        first = stack.enter_context(kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"),
+                                                tmp_path / "k1", idle=lambda: True))  # fmt: skip
+        second = stack.enter_context(kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"),
+                                                 tmp_path / "k2", idle=lambda: True))  # fmt: skip
+        rollout.start(bundle, trusted, endpoint.url, [first.device_id, second.device_id],
+                      test_device=first.device_id, percents=(100,))  # fmt: skip
+        wait_for(
+            lambda: "FAILED" in statuses(central_store, first.device_id, "9.5.0"), "9.5.0 FAILED", timeout=60
+        )
+        failed = next(a for a in central_store.acks(first.device_id, "release-9.5.0") if a.status == "FAILED")
+        assert "installing release 9.5.0 failed" in failed.detail and "kioskfake-printing" in failed.detail
+        wait_for(
+            lambda: (
+                [
+                    a.code
+                    for a in central_store.alerts(device_id=first.device_id)
+                    if a.alert_id == "app-update"
+                ]
+                == ["release_failed"]
+            ),
+            "the operators' alert",
+        )
+        wait_for(lambda: rollout.status().state == "halted", "the rollout halts by itself")
+        status = rollout.status()
+        assert "auto-halt" in status.reason and status.stages[0].failed == 1
+        assert statuses(central_store, second.device_id, "9.5.0") == []
+        assert first.services.releases.manager.status().installed == [] and first.running() == ""
+
+    signed_in(web_client, *make_user(web_context, Role.OPERATOR))
+    page = web_client.get("/catalog").text
+    failures = page[page.index('<table id="release-failures"') :]
+    failures = failures[: failures.index("</table>")]
+    assert (
+        first.device_id in failures and "kioskfake-printing" in failures and second.device_id not in failures
+    )
+
+
+@pytest.mark.usefixtures("fleet")
+def test_revoked_and_long_offline_kiosks_are_skipped_and_a_silent_one_times_out_at_the_stage_deadline(
+    fleet_broker: FleetBroker,
+    fleet_pki: Pki,
+    central_store: FleetStore,
+    store_clock: SteppableClock,
+    signing_keys: SigningKeys,
+    endpoint: Endpoint,
+    release_key: Path,
+    tmp_path: Path,
+    web_context: WebContext,
+    web_client: TestClient,
+) -> None:
+    """GIVEN a live test kiosk and a second stage of a revoked kiosk, one last seen 25 h ago and one online
+    that never answers WHEN release 9.6.0 (stage deadline 2 h, skip offline 24 h) reaches the second stage
+    THEN the revoked and the offline kiosk are skipped with their reason and do not hold the stage, the
+    silent one holds it until the deadline, then counts as timed-out (failed): 1 of 3 is within the 50 %
+    limit, so the rollout may finish; the fleet page lists all three with state and reason."""
+    catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+    revoked, offline, silent = new_device_id(), new_device_id(), new_device_id()
+
+    def birth() -> StateMessage:
+        return StateMessage(online=True, epoch=1, ts=int(time.time() * 1000), boot_id="b", app_ver="0.1.0")
+
+    central_store.record_state(offline, birth())
+    store_clock.advance(25 * 3600)
+    for device_id in (revoked, silent):
+        central_store.record_state(device_id, birth())
+    central_store.mark_revoked(revoked, "broker revoke")
+    rollout = ReleaseRollout(
+        central_store, catalog_broker, signing_keys, ReleaseFiles(endpoint.data / "releases")
+    )
+    with kiosk_agent(fleet_broker, fleet_pki, signing_keys, release_key.with_suffix(".pub"), tmp_path / "k1",
+                     idle=lambda: True) as first:  # fmt: skip
+        rollout.start(
+            make_bundle(tmp_path, "9.6.0", load_private_key(release_key)),
+            load_public_keys(release_key.with_suffix(".pub")), endpoint.url,
+            [first.device_id, revoked, offline, silent], test_device=first.device_id, percents=(100,),
+            max_failure_rate=0.5, stage_deadline_s=2 * 3600, offline_skip_s=24 * 3600,
+        )  # fmt: skip
+        wait_for(lambda: rollout.status().stages[0].current == 1, "the test kiosk applied 9.6.0", timeout=60)
+    status = rollout.advance()
+    second = status.stages[1]
+    assert (second.targets, second.skipped, second.pending, second.failed) == (3, 2, 1, 0)  # type: ignore[attr-defined]
+    with pytest.raises(RolloutError, match="still has 1 of 3 kiosks pending"):
+        rollout.advance()
+
+    store_clock.advance(3 * 3600)  # past the 2 h stage deadline
+    status = rollout.status()
+    second = status.stages[1]
+    assert (second.timed_out, second.failed, second.pending) == (1, 1, 0)  # type: ignore[attr-defined]
+    assert status.state == "running", "1 of 3 (33 %) is within --max-failure-rate 0.5"
+    assert rollout.advance().state == "done"
+    shown = {(e.device_id, e.state, e.reason) for e in release_exceptions(central_store, rollout.status())}
+    assert shown == {
+        (revoked, "skipped", "revoked"),
+        (offline, "skipped", "offline for 28 h"),
+        (silent, "timed-out", "no result within the 2 h stage deadline"),
+    }
+
+    signed_in(web_client, *make_user(web_context, Role.OPERATOR))
+    page = web_client.get("/catalog").text
+    table = page[page.index('<table id="release-skipped"') :]
+    table = table[: table.index("</table>")]
+    assert table.count('data-state="skipped"') == 2 and table.count('data-state="timed-out"') == 1
+    assert "offline for 28 h" in table and "2 h stage deadline" in table and first.device_id not in table
+
+
+def test_stage_deadline_and_skip_options_are_durations(tmp_path: Path) -> None:
+    """GIVEN `release rollout start --stage-deadline/--skip-offline` THEN 24h, 90m, 2d and seconds are read,
+    anything else is refused with what a duration looks like."""
+    assert [parse_duration(t) for t in ("24h", "90m", "2d", "3600", "0")] == [86400, 5400, 172800, 3600, 0]
+    for bad in ("", "h", "1.5h", "-1h", "soon"):
+        with pytest.raises(ValueError, match="not a duration"):
+            parse_duration(bad)
+
+
+def test_a_store_from_before_the_stage_deadline_gets_its_columns(tmp_path: Path) -> None:
+    """GIVEN a central store whose release_rollout table predates the deadline and skip columns WHEN the
+    store opens THEN `_ADDED_COLUMNS` adds them and the old rollout reads as before (no deadline)."""
+    url = sqlite_url(tmp_path / "old.db")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE release_rollout (id INTEGER PRIMARY KEY, version VARCHAR(32) NOT NULL, "
+                "sha256 VARCHAR(64) NOT NULL, length BIGINT NOT NULL, state VARCHAR(16) NOT NULL, stage INTEGER NOT NULL, "
+                "max_failure_rate FLOAT NOT NULL, reason TEXT NOT NULL, created_at BIGINT NOT NULL, "
+                "updated_at BIGINT NOT NULL, url TEXT NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO release_rollout VALUES (1, '5.0.0', :sha, 1, 'running', 0, 0.1, '', 0, 0, 'https://c')"
+            ),
+            {"sha": "ab" * 32},
+        )
+    engine.dispose()
+    store = open_store(url)
+    try:
+        columns = {c["name"] for c in inspect(store.engine).get_columns("release_rollout")}
+        assert {"stage_deadline_s", "offline_skip_s", "stage_published_at"} <= columns
+        status = ReleaseRollout.read_status(store)
+        assert status is not None and status.version == "5.0.0" and status.state == "running"
+        assert release_exceptions(store, status) == []
+    finally:
+        store.close()
 
 
 def _get(url: str, pki: Pki, identity: tuple[Path, Path] | None) -> tuple[int, bytes]:

@@ -186,3 +186,74 @@ def test_first_update_from_the_image_factory_release_can_roll_back_to_it(
         kiosk.apply(make_bundle(tmp_path / "d", "2.0.0", key, healthy=False))
     assert (kiosk.data / "releases" / "current").resolve() == factory_dir
     assert kiosk.running() == "1.0.0"
+
+
+def test_build_and_verify_refuse_wheels_the_kiosks_cannot_install(tmp_path: Path) -> None:
+    """GIVEN wheels built for x86_64, or no wheel of the app itself WHEN `release build` or `release verify`
+    checks them against the kiosks (default cp313 manylinux aarch64) THEN each refuses, naming the wheel and
+    why; aarch64 and pure wheels pass, and `--target-platform` names another target."""
+    key = tmp_path / "release.key"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command("kiosk-central", "release", *args), capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+
+    assert run("keygen", "--out", str(key)).returncode == 0
+    x86 = tmp_path / "x86"
+    make_wheel(x86, "4.0.0")
+    make_wheel(x86, "2.5.0", name="fastcore", tag="cp313-cp313-manylinux_2_17_x86_64")
+    built = run("build", "--wheels", str(x86), "--version", "4.0.0", "--app", "kioskfake", "--extras", "",
+                "--out", str(tmp_path / "x86.tar"))  # fmt: skip
+    assert built.returncode == 2
+    assert "fastcore-2.5.0-cp313-cp313-manylinux_2_17_x86_64.whl cannot install on the kiosks" in built.stderr
+    assert "cp313 manylinux_2_41_aarch64" in built.stderr and not (tmp_path / "x86.tar").exists()
+
+    no_app = tmp_path / "no-app"
+    make_wheel(no_app, "2.5.0", name="fastcore", tag="cp313-cp313-manylinux_2_17_aarch64")
+    built = run("build", "--wheels", str(no_app), "--version", "4.0.0", "--out", str(tmp_path / "n.tar"))
+    assert built.returncode == 2 and "no wheel of the app 'madoguchi'" in built.stderr
+
+    pi = tmp_path / "pi"
+    make_wheel(pi, "4.0.0")
+    make_wheel(pi, "2.5.0", name="fastcore", tag="cp313-cp313-manylinux_2_17_aarch64")
+    built = run("build", "--wheels", str(pi), "--version", "4.0.0", "--app", "kioskfake", "--extras", "",
+                "--out", str(tmp_path / "pi.tar"), "--key", str(key))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    pub = str(key.with_suffix(".pub"))
+    verified = run("verify", str(tmp_path / "pi.tar"), "--keys", pub)
+    assert verified.returncode == 0 and "installs on cp313 manylinux_2_41_aarch64" in verified.stdout
+
+    # A bundle built (and signed) for another target passes its own target and is refused for the kiosks.
+    built = run("build", "--wheels", str(x86), "--version", "4.0.0", "--app", "kioskfake", "--extras", "",
+                "--out", str(tmp_path / "x86.tar"), "--key", str(key),
+                "--target-platform", "manylinux_2_28_x86_64")  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    refused = run("verify", str(tmp_path / "x86.tar"), "--keys", pub)
+    assert (
+        refused.returncode == 2 and "fastcore-2.5.0-cp313-cp313-manylinux_2_17_x86_64.whl" in refused.stderr
+    )
+    assert run("verify", str(tmp_path / "x86.tar"), "--keys", pub, "--target-platform",
+               "manylinux_2_28_x86_64").returncode == 0  # fmt: skip
+
+
+def test_a_bundle_pip_cannot_install_is_recorded_as_failed_with_pips_reason(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
+    """GIVEN 1.0.0 current WHEN 1.1.0's app needs a distribution the bundle lacks THEN the real pip fails, the
+    apply raises with pip's reason, the history records `failed` with that trimmed reason (what the app
+    reports as FAILED), nothing of 1.1.0 stays installed and 1.0.0 keeps running."""
+    kiosk = Kiosk(tmp_path, key)
+    kiosk.apply(make_bundle(tmp_path, "1.0.0", key))
+    wheels = tmp_path / "wheels-1.1.0"
+    make_wheel(wheels, "1.1.0", requires=("kioskfake-printing>=2",))
+    bundle = tmp_path / "release-1.1.0.tar"
+    build_bundle(wheels, "1.1.0", bundle, app="kioskfake")
+    sign_bundle(bundle, key)
+    with pytest.raises(UserError, match=r"installing release 1\.1\.0 failed"):
+        kiosk.apply(bundle)
+    status = kiosk.manager.status()
+    last = status.history[-1]
+    assert (last["version"], last["action"], last["result"]) == ("1.1.0", "apply", "failed")
+    detail = str(last["detail"])
+    assert "kioskfake-printing" in detail and len(detail) <= 450 and "Traceback" not in detail
+    assert (status.current, status.installed) == ("1.0.0", ["1.0.0"]) and kiosk.running() == "1.0.0"

@@ -68,7 +68,7 @@ def test_fleet_view_groups_branches_and_flags_problems(
         assert (printer.label, printer.status, printer.text) == ("Receipt printer", "error", "paper out")
     with use_language("ja"):
         assert printer.text == "用紙切れ"
-    assert view.totals() == {"unknown": 0, "online": 2, "stale": 1, "offline": 1}
+    assert view.totals() == {"unknown": 0, "online": 2, "stale": 1, "offline": 1, "revoked": 0}
 
 
 def test_fast_reader_matches_the_store_and_follows_health_changes(

@@ -4,7 +4,8 @@ run the loopback development broker.
 `broker config --out DIR --pki PKI` writes the fleet configuration (mTLS device and service
 listeners, ACLs; contract §6, `central_broker.broker_fleet`); without `--pki` it writes the
 plaintext development listener on 127.0.0.1 used by the demo and tests. `broker revoke` adds a
-device's deny block and SIGHUPs Mosquitto.
+device's deny block and SIGHUPs Mosquitto; with `--config`/`--store` it also marks the device
+REVOKED in the central store, so the fleet view shows it revoked at once (not online until stale).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from central_broker.broker_fleet import (
     write_fleet_config,
 )
 from central_broker.pki import Pki
+from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit, group
+from madoguchi.config.central import load_central_config
 from madoguchi.errors import UserError
 from madoguchi.signals import stop_on_signals
 
@@ -94,19 +97,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Add a deny block for DEVICE to OUT/acl-devices.conf, install the current CRLs from --pki, and "
             "send SIGHUP to Mosquitto (--pid): it re-reads the ACL and the CRLs at once (Mosquitto 2.0.11), "
-            "so the device's messages stop on its open connection and its next TLS handshake is refused."
+            "so the device's messages stop on its open connection and its next TLS handshake is refused. "
+            "With --config (or --store) the fleet view shows the device revoked at once; nothing it still "
+            "sends brings it back online."
         ),
     )
     revoke.add_argument("device_id", help="device id, e.g. jp-131016-k03")
     revoke.add_argument("--out", type=Path, required=True, help="the folder `broker config --pki` wrote")
     revoke.add_argument("--pki", type=Path, help="PKI folder, to copy the updated device CRL")
     revoke.add_argument("--pid", type=int, help="Mosquitto's process id, to send SIGHUP")
+    revoke.add_argument(
+        "--config", type=Path, help="central TOML file: mark the device revoked in its store (fleet view)"
+    )
+    revoke.add_argument("--store", help="store URL instead of --config")
     add_json_flag(revoke)
     revoke.set_defaults(func=_revoke)
     run = sub.add_parser(
         "run",
         help="run Mosquitto on the loopback development listener in the foreground",
-        description="Run Mosquitto in the foreground until Ctrl-C or SIGTERM. " + _DEV_NOTE,
+        description=(
+            "Run Mosquitto in the foreground until Ctrl-C or SIGTERM on the development listener: "
+            "plaintext MQTT on 127.0.0.1 only, anonymous clients (the demo and tests). It has no TLS "
+            "option: the fleet broker (mTLS, ACLs, CRLs) is written by `kiosk-central broker config` "
+            "and run as `mosquitto -c DIR/mosquitto.conf` (see the operator runbook)."
+        ),
     )
     run.add_argument("--port", type=_port, required=True, help="listener port on 127.0.0.1")
     run.add_argument(
@@ -177,7 +191,20 @@ def _revoke(args: argparse.Namespace) -> int:
             f"{args.device_id}'s certificate is not revoked in {args.pki}",
             f"run `kiosk-central ca revoke {args.device_id} --dir {args.pki}` first",
         )
+    if args.config is not None and args.store is not None:
+        raise UserError(
+            "give --config FILE or --store URL, not both", "e.g. --config /etc/madoguchi/central.toml"
+        )
+    store_url = load_central_config(args.config).central.store_url if args.config is not None else args.store
     revoked = revoke_device(args.out, args.device_id, files)
+    marked = False
+    if store_url is not None:
+        store = open_store(store_url, create=False)
+        try:
+            store.mark_revoked(args.device_id, "broker revoke")
+            marked = True
+        finally:
+            store.close()
     reloaded = False
     if args.pid is not None:
         try:
@@ -192,13 +219,19 @@ def _revoke(args: argparse.Namespace) -> int:
         "revoked": revoked,
         "reloaded": reloaded,
         "crl_copied": files is not None,
+        "fleet_view": "revoked" if marked else None,
     }
     next_step = (
         "the broker reloaded the ACL and CRLs"
         if reloaded
         else ("send SIGHUP to Mosquitto now (kill -HUP <pid> or systemctl reload mosquitto) to apply it")
     )
-    emit(result, args.json, f"{args.device_id} denied in {args.out / 'acl-devices.conf'}; {next_step}")
+    shown = (
+        "; the fleet view shows it revoked"
+        if marked
+        else "; give --config to show it revoked on the fleet view at once"
+    )
+    emit(result, args.json, f"{args.device_id} denied in {args.out / 'acl-devices.conf'}; {next_step}{shown}")
     return 0
 
 

@@ -6,10 +6,12 @@ import argparse
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.commands.ca_cmd import default_pki_dir
 from central_broker.enrolment import BranchDefaults, EnrolmentService, TokenStore, parse_duration
+from central_broker.enrolment.limits import ServeLimits
 from central_broker.pki import Pki, fingerprint
 from central_broker.releases.files import ReleaseFiles
 from madoguchi.cli import add_json_flag, emit
@@ -69,7 +71,47 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument(
         "--pki-dir", type=Path, help="PKI folder (default $MADOGUCHI_PKI_DIR or /var/lib/madoguchi/pki)"
     )
+    _add_limit_flags(serve)
     serve.set_defaults(func=_serve)
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group("limits", "denial-of-service limits (defaults suit a city's fleet)")
+    default = ServeLimits()
+    limits.add_argument(
+        "--header-timeout", type=_positive(float), default=default.header_timeout_s, metavar="S",
+        help=f"close a connection whose request headers are incomplete after S seconds (default {default.header_timeout_s:g})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--body-timeout", type=_positive(float), default=default.body_timeout_s, metavar="S",
+        help=f"answer 408 when the request body is incomplete after S seconds (default {default.body_timeout_s:g})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-body", type=_positive(int), default=default.max_body_bytes, metavar="BYTES",
+        help=f"answer 413 to a larger request body, before reading it (default {default.max_body_bytes})",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-connections", type=_positive(int), default=default.max_connections, metavar="N",
+        help=f"answer 503 to TLS connections beyond N open ones (default {default.max_connections}; keep it below"
+        " the open-file limit, LimitNOFILE=)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-requests", type=_positive(int), default=default.max_requests, metavar="N",
+        help=f"answer 503 + Retry-After beyond N requests in progress (default {default.max_requests})",
+    )  # fmt: skip
+
+
+def _positive(kind: type[float] | type[int]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not 0 < value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+        return value
+
+    return parse
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -114,5 +156,12 @@ def _serve(args: argparse.Namespace) -> int:
     store = TokenStore(data_dir / "enrolment.db")
     service = EnrolmentService(pki, store, BranchDefaults(broker_url=args.broker_url))
     releases = ReleaseFiles(data_dir / "releases")
-    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem", releases)
+    limits = ServeLimits(
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        max_body_bytes=args.max_body,
+        max_connections=args.max_connections,
+        max_requests=args.max_requests,
+    )
+    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem", releases, limits)
     return 0

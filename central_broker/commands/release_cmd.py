@@ -15,13 +15,16 @@ from central_broker.commands.rollout_cmd import (
     run_action,
 )
 from central_broker.releases import ReleaseFiles, ReleaseRollout
+from central_broker.releases.rollout import parse_duration
 from central_broker.rollout.staged import RolloutError
 from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.config.central import load_central_config
 from madoguchi.errors import UserError
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
+from provisioning.updates.bundle import check_manifest
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
+from provisioning.updates.targets import DEFAULT_PLATFORM, DEFAULT_PYTHON, TargetPlatform
 
 __all__ = ["register"]
 
@@ -47,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     build.add_argument("--extras", default="kiosk", help="extras to install (default kiosk)")
     build.add_argument("--out", type=Path, required=True, help="bundle file to write (.tar)")
     build.add_argument("--key", type=Path, help="sign right away with this key")
+    _add_target_options(build)
     add_json_flag(build)
     build.set_defaults(func=_build)
 
@@ -59,9 +63,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify = sub.add_parser("verify", help="check a bundle's signature as a kiosk would")
     verify.add_argument("bundle", type=Path, help="bundle file")
     verify.add_argument("--keys", type=Path, required=True, help="public key file or folder of *.pub")
+    _add_target_options(verify)
     add_json_flag(verify)
     verify.set_defaults(func=_verify)
     _register_rollout(sub)
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target-platform",
+        default=DEFAULT_PLATFORM,
+        help=f"platform tag of the kiosks; every wheel must install there (default {DEFAULT_PLATFORM})",
+    )
+    parser.add_argument(
+        "--target-python",
+        default=DEFAULT_PYTHON,
+        help=f"CPython version of the kiosks, MAJOR.MINOR (default {DEFAULT_PYTHON})",
+    )
+
+
+def _target(args: argparse.Namespace) -> TargetPlatform:
+    return TargetPlatform(python=args.target_python, platform=args.target_platform)
 
 
 def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,6 +113,22 @@ def _register_rollout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--test-device", metavar="ID", help="the test kiosk (default: the first in a stable order)"
     )
     add_stage_options(start)
+    start.add_argument(
+        "--stage-deadline",
+        default="0",
+        metavar="DURATION",
+        help="kiosks still pending this long after their stage went out count as timed-out (= failed), "
+        "e.g. 24h; the stage halts if failures and timeouts exceed --max-failure-rate, else it may be "
+        "advanced (default 0: no deadline)",
+    )
+    start.add_argument(
+        "--skip-offline",
+        default="24h",
+        metavar="DURATION",
+        help="skip kiosks last seen longer ago than this (revoked kiosks are always skipped); skipped "
+        "kiosks do not hold the stage and still update if they come back (default 24h, 0: never)",
+    )
+    _add_target_options(start)
     start.set_defaults(func=_rollout_start)
     add_stage_actions(rollout, start, _rollout_action)
 
@@ -109,11 +147,17 @@ def _rollout_start(args: argparse.Namespace) -> int:
     rollout, data_dir = _release_rollout(args)
     percents = parse_percents(args.stages)
     try:
+        deadline_s, offline_s = parse_duration(args.stage_deadline), parse_duration(args.skip_offline)
+    except ValueError as exc:
+        rollout.store.close()
+        raise UserError(str(exc), "durations look like 24h, 90m or 2d") from None
+    try:
         release_keys = load_public_keys(args.release_keys or data_dir / "signing" / "release-keys")
         devices = args.devices or [d.device_id for d in rollout.store.devices()]
         status = rollout.start(
             args.bundle, release_keys, args.url, devices, test_device=args.test_device,
             pilot_municipality=args.pilot, percents=percents, max_failure_rate=args.max_failure_rate,
+            target=_target(args), stage_deadline_s=deadline_s, offline_skip_s=offline_s,
         )  # fmt: skip
     except RolloutError as exc:
         raise UserError(str(exc), "see `kiosk-central release rollout status`") from exc
@@ -135,7 +179,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    manifest = build_bundle(args.wheels, args.version, args.out, args.app, args.extras)
+    manifest = build_bundle(args.wheels, args.version, args.out, args.app, args.extras, _target(args))
     if args.key:
         sign_bundle(args.out, load_private_key(args.key))
     emit({"bundle": str(args.out), "signed": bool(args.key), **manifest.model_dump()}, args.json,
@@ -155,5 +199,8 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     verified = open_bundle(args.bundle, load_public_keys(args.keys))
-    emit(verified.manifest.model_dump(), args.json, f"valid signature: release {verified.manifest.version}")
+    target = _target(args)
+    check_manifest(verified.manifest, target)
+    emit(verified.manifest.model_dump(), args.json,
+         f"valid signature: release {verified.manifest.version}, every wheel installs on {target.describe()}")  # fmt: skip
     return 0

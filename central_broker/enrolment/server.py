@@ -2,23 +2,22 @@
 
 Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew` and `GET /v1/releases/<sha256>` (app
 release bundles) need the device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
-app, so a small protocol subclass adds it as the ASGI TLS extension (`scope["extensions"]["tls"]`).
+app, so the protocol class from `limits` adds it as the ASGI TLS extension (`scope["extensions"]["tls"]`), and bounds
+header and body time, body size, connections and requests in progress (`ServeLimits`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from central_broker.enrolment.limits import RequestLimits, ServeLimits, guarded_protocol
 from central_broker.enrolment.service import EnrolmentService
 from central_broker.enrolment.tokens import EnrolmentRefused
 from central_broker.releases.files import ReleaseFiles
@@ -38,23 +37,6 @@ __all__ = ["create_app", "serve"]
 _logger = logging.getLogger(__name__)
 
 
-class _TlsH11Protocol(H11Protocol):
-    """h11 protocol that exposes the verified client certificate (if any) as the ASGI TLS extension."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
-        app = self.app
-
-        async def with_tls(scope: Any, receive: Any, send: Any) -> None:
-            scope.setdefault("extensions", {})["tls"] = {"client_cert_chain": chain}
-            await app(scope, receive, send)
-
-        self.app = with_tls
-
-
 def _refusal(exc: EnrolmentRefused) -> JSONResponse:
     status = {
         RefusalCode.BAD_REQUEST: 400,
@@ -66,17 +48,40 @@ def _refusal(exc: EnrolmentRefused) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
 
+def _invalid_request(exc: RequestValidationError) -> EnrolmentRefused:
+    """Name each bad field and what is wrong with it (never echo the value: it may be huge or a secret)."""
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    return EnrolmentRefused(
+        RefusalCode.BAD_REQUEST,
+        f"the request is not valid: {'; '.join(problems)}",
+        "send the JSON request of this kiosk software version (device_time: integer epoch seconds of a set clock);"
+        " update the kiosk software if it is older than the central",
+    )
+
+
 def _client_cert(request: Request) -> str | None:
     chain = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_chain") or []
     return str(chain[0]) if chain else None
 
 
-def create_app(service: EnrolmentService, releases: ReleaseFiles | None = None) -> FastAPI:
+def create_app(
+    service: EnrolmentService, releases: ReleaseFiles | None = None, limits: ServeLimits | None = None
+) -> FastAPI:
     """The ASGI app; every refusal is a JSON `Refusal` with code, message and hint.
 
     With `releases`, `GET /v1/releases/<sha256>` serves release bundles to current device certificates.
     """
-    app = FastAPI(title="Madoguchi enrolment", docs_url=None, redoc_url=None, openapi_url=None)
+    limits = limits or ServeLimits()
+    app = FastAPI(
+        title="Madoguchi enrolment",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        max_body_size=limits.max_body_bytes,  # second guard behind RequestLimits
+    )
 
     @app.exception_handler(EnrolmentRefused)
     async def refused(_: Request, exc: EnrolmentRefused) -> JSONResponse:
@@ -84,8 +89,7 @@ def create_app(service: EnrolmentService, releases: ReleaseFiles | None = None) 
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        return _refusal(EnrolmentRefused(RefusalCode.BAD_REQUEST, f"the request is not valid: {fields}"))
+        return _refusal(_invalid_request(exc))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -122,21 +126,24 @@ def serve(
     cert_dir: Path,
     client_ca: Path,
     releases: ReleaseFiles | None = None,
+    limits: ServeLimits | None = None,
 ) -> None:
     """Run the endpoint until interrupted: server cert from `cert_dir` (chain.pem, key.pem)."""
+    limits = limits or ServeLimits()
     config = uvicorn.Config(
-        create_app(service, releases),
+        RequestLimits(create_app(service, releases, limits), limits),
         host=host,
         port=port,
-        http=_TlsH11Protocol,
+        http=guarded_protocol(limits),
         ssl_certfile=str(cert_dir / "chain.pem"),
         ssl_keyfile=str(cert_dir / "key.pem"),
         ssl_ca_certs=str(client_ca),
         ssl_cert_reqs=ssl.CERT_OPTIONAL,
         log_level="warning",
         server_header=False,
-        limit_concurrency=64,
+        limit_concurrency=None,  # uvicorn's limit counts idle connections too: RequestLimits counts requests
         timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,  # request line + headers
     )
-    _logger.info("enrolment endpoint on https://%s:%d", host, port)
+    _logger.info("enrolment endpoint on https://%s:%d (%s)", host, port, limits)
     uvicorn.Server(config).run()

@@ -21,6 +21,7 @@ _logger = logging.getLogger(__name__)
 
 MAX_CLOCK_SKEW_S = 600
 _MIN_PLAUSIBLE_EPOCH = 1735689600  # 2025-01-01T00:00:00Z
+_MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: beyond this a "time" is garbage, not a wrong clock
 assert time.gmtime(_MIN_PLAUSIBLE_EPOCH).tm_year == MIN_PLAUSIBLE_YEAR
 
 
@@ -96,8 +97,14 @@ class EnrolmentService:
 
     @staticmethod
     def _check_clock(device_time: int, now: float) -> None:
+        if not 0 <= device_time <= _MAX_EPOCH:
+            raise EnrolmentRefused(
+                RefusalCode.BAD_REQUEST,
+                f"device_time must be whole seconds since 1970-01-01 UTC between 0 and {_MAX_EPOCH}",
+                "send the device clock as integer epoch seconds (e.g. int(time.time())); update the kiosk software",
+            )
         if device_time < _MIN_PLAUSIBLE_EPOCH or abs(device_time - now) > MAX_CLOCK_SKEW_S:
-            shown = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(max(device_time, 0)))
+            shown = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(device_time))
             raise EnrolmentRefused(
                 RefusalCode.CLOCK_NOT_SET,
                 f"the device clock says {shown}, which is not the current time",

@@ -8,6 +8,15 @@ installs side by side, switches and gates on its health; it reports each step on
 gate passed) or reports the version (or a higher one) in its birth, as failed when it acked FAILED, REJECTED or ROLLED_BACK. Kiosks refuse
 versions not above the highest they ever committed, so undoing a release means publishing the old
 content as a new, higher version.
+
+A kiosk of a published stage that has neither finished nor failed is, in this order (`release_exceptions`):
+
+- *skipped* when it is revoked, never connected, or was last seen more than `offline_skip_s` ago
+  (`--skip-offline`, default 24 h; 0 turns it off). A skipped kiosk no longer holds the stage and does
+  not count as failed; the release stays in its desired document, so it still updates if it comes back.
+- *timed-out* when the stage was published more than `stage_deadline_s` ago (`--stage-deadline`, off by
+  default), or when its stage was already advanced past. A timed-out kiosk counts as failed: the stage
+  halts by itself when failures plus timeouts exceed `--max-failure-rate`, otherwise it may be advanced.
 """
 
 from __future__ import annotations
@@ -15,11 +24,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Column, Row, String, Text, select
+from sqlalchemy import BigInteger, Column, Row, String, Text, select
 
 from central_broker.catalog_push import SigningKeys, publish_documents
 from central_broker.catalog_push.desired import desired_messages
@@ -31,6 +41,7 @@ from central_broker.rollout.staged import (
     RolloutError,
     RolloutStatus,
     StagedRollout,
+    StageStatus,
     rollout_tables,
 )
 from central_broker.store import AckRecord, FleetStore
@@ -40,17 +51,71 @@ from madoguchi.config.broker import BrokerConfig
 from madoguchi.contracts.signed import ReleaseRef
 from madoguchi.contracts.topics import FLEET_KEYS
 from madoguchi.enrolment import RELEASES_PATH
-from provisioning.updates.bundle import version_key
+from provisioning.updates.bundle import check_manifest, open_bundle, version_key
+from provisioning.updates.targets import TargetPlatform
 
-__all__ = ["FAILED_ACKS", "ReleaseRollout", "release_failures", "release_ref_name", "version_sort"]
+__all__ = [
+    "DEFAULT_OFFLINE_SKIP_S",
+    "FAILED_ACKS",
+    "ReleaseRollout",
+    "ReleaseStageStatus",
+    "StageException",
+    "parse_duration",
+    "release_exceptions",
+    "release_failures",
+    "release_ref_name",
+    "version_sort",
+]
 
 _logger = logging.getLogger(__name__)
 
 FAILED_ACKS = ("FAILED", "REJECTED", "ROLLED_BACK")
 
+DEFAULT_OFFLINE_SKIP_S = 24 * 3600
+
+# The three timing columns are also in the store's `_ADDED_COLUMNS` (stores made before they existed).
 release_rollout, release_rollout_device = rollout_tables(
-    metadata, "release", String(32), Column("url", Text, nullable=False, default="")
+    metadata,
+    "release",
+    String(32),
+    Column("url", Text, nullable=False, default=""),
+    Column("stage_deadline_s", BigInteger, nullable=True),  # 0 or NULL: no deadline
+    Column("offline_skip_s", BigInteger, nullable=True),  # 0 or NULL: never skip for being offline
+    Column("stage_published_at", BigInteger, nullable=True),  # epoch ms the current stage went out
 )
+
+
+def parse_duration(text: str) -> int:
+    """`24h`, `90m`, `2d`, `30s` or plain seconds → seconds; `0` turns a rule off.
+
+    Raises:
+        ValueError: not a duration.
+    """
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip().lower()
+    scale = units.get(value[-1:], 0)
+    number = value[:-1] if scale else value
+    if not (number.isascii() and number.isdigit()):
+        raise ValueError(f"{text!r} is not a duration: use e.g. 24h, 90m, 2d or seconds")
+    return int(number) * (scale or 1)
+
+
+@dataclass(frozen=True)
+class ReleaseStageStatus(StageStatus):
+    """A release stage: `failed` includes the timed-out kiosks, `pending` excludes skipped and timed-out."""
+
+    skipped: int = 0
+    timed_out: int = 0
+
+
+@dataclass(frozen=True)
+class StageException:
+    """A kiosk that no longer holds its stage: skipped (revoked, offline) or timed-out, and why."""
+
+    device_id: str
+    stage: int
+    state: str  # "skipped" | "timed-out"
+    reason: str
 
 
 def release_ref_name(version: str) -> str:
@@ -83,18 +148,29 @@ class ReleaseRollout(StagedRollout):
         pilot_municipality: str | None = None,
         percents: Sequence[int] = (10, 50, 100),
         max_failure_rate: float = 0.1,
+        target: TargetPlatform | None = None,
+        stage_deadline_s: int = 0,
+        offline_skip_s: int = DEFAULT_OFFLINE_SKIP_S,
     ) -> RolloutStatus:
         """Verify and store the bundle, plan the stages, publish the first stage's desired documents.
 
         Raises:
-            UserError: the bundle is unsigned, tampered or signed by a key the kiosks do not trust.
+            UserError: the bundle is unsigned, tampered or signed by a key the kiosks do not trust, or
+                holds a wheel the kiosks (`target`) cannot install, or no wheel of the app.
+            RolloutError: another release rollout is open, no kiosks, or a bad stage plan.
+
+        A kiosk still pending `stage_deadline_s` after its stage went out counts as timed-out (failed); one
+        revoked or offline for more than `offline_skip_s` is skipped (see the module docstring).
             RolloutError: another release rollout is open, no kiosks, or a bad stage plan.
         """
+        if stage_deadline_s < 0 or offline_skip_s < 0:
+            raise RolloutError("--stage-deadline and --skip-offline are durations such as 24h (0: off)")
         if not url_base.startswith("https://"):
             raise RolloutError(
                 f"--url {url_base!r} must be the https:// address kiosks use for the enrolment endpoint "
                 "(kiosk-central enrol-serve), e.g. https://central.example.lg.jp:8443"
             )
+        check_manifest(open_bundle(bundle, release_keys).manifest, target)
         stored = self.files.add(bundle, release_keys)
         version = stored.manifest.version
         latest = self.latest()
@@ -112,7 +188,7 @@ class ReleaseRollout(StagedRollout):
             version, stored.sha256, stored.length, devices, test_device=test_device,
             pilot_municipality=pilot_municipality, percents=percents, max_failure_rate=max_failure_rate,
         )  # fmt: skip
-        self._set(rollout_id, url=url)
+        self._set(rollout_id, url=url, stage_deadline_s=stage_deadline_s, offline_skip_s=offline_skip_s)
         row = self._latest_row()
         assert row is not None
         self._publish_stage(row, stages[0].devices, with_keys=True)
@@ -120,6 +196,7 @@ class ReleaseRollout(StagedRollout):
         return self.status()
 
     def _publish_stage(self, row: Row[Any], devices: Sequence[str], with_keys: bool = False) -> None:
+        self._set(row.id, stage_published_at=self.store.now_ms())  # the stage deadline counts from here
         ref = ReleaseRef(version=row.version, sha256=row.sha256, length=row.length, url=row.url)
         expires = int((time.time() + MANIFEST_LIFETIME_S) * 1000)
         desired = desired_messages(self.store, devices, self.keys.catalog_key(), expires, release=ref)
@@ -154,6 +231,70 @@ class ReleaseRollout(StagedRollout):
             ):
                 states[device_id] = "current"
         return states
+
+    @classmethod
+    def read_status(cls, store: FleetStore) -> RolloutStatus | None:
+        """The latest release rollout; skipped kiosks leave `pending`, timed-out ones move to `failed`."""
+        status = super().read_status(store)
+        if status is None:
+            return None
+        found = release_exceptions(store, status)
+        stages: list[StageStatus] = []
+        for stage in status.stages:
+            skipped = sum(1 for e in found if e.stage == stage.index and e.state == "skipped")
+            timed_out = sum(1 for e in found if e.stage == stage.index and e.state == "timed-out")
+            base = {k: getattr(stage, k) for k in ("index", "name", "targets", "current", "published")}
+            stages.append(ReleaseStageStatus(
+                **base, failed=stage.failed + timed_out, pending=stage.pending - skipped - timed_out,
+                skipped=skipped, timed_out=timed_out,
+            ))  # fmt: skip
+        return replace(status, stages=stages)
+
+
+def release_exceptions(store: FleetStore, status: RolloutStatus | None) -> list[StageException]:
+    """Kiosks of published stages that are neither current nor failed but skipped or timed out (for the fleet page)."""
+    if status is None:
+        return []
+    rollouts, members = ReleaseRollout.rollouts, ReleaseRollout.members
+    with store.engine.connect() as conn:
+        row = conn.execute(select(rollouts).where(rollouts.c.id == status.rollout_id)).first()
+        if row is None:
+            return []
+        staged = list(conn.execute(
+            select(members.c.device_id, members.c.stage).where(
+                members.c.rollout_id == row.id, members.c.stage <= row.stage
+            )
+        ))  # fmt: skip
+        seen = {
+            dev: (state, last)
+            for dev, state, last in conn.execute(
+                select(kiosk_state.c.device_id, kiosk_state.c.status, kiosk_state.c.last_seen)
+            )
+        }
+    settled = ReleaseRollout._device_states(store, row)
+    now = store.now_ms()
+    offline_ms = (row.offline_skip_s or 0) * 1000
+    deadline_ms = (row.stage_deadline_s or 0) * 1000
+    found = []
+    for device_id, stage in sorted(staged, key=lambda m: (m.stage, m.device_id)):
+        if device_id in settled:
+            continue
+        presence, last_seen = seen.get(device_id, (None, None))
+        if presence == "revoked":
+            found.append(StageException(device_id, stage, "skipped", "revoked"))
+        elif last_seen is None:
+            found.append(StageException(device_id, stage, "skipped", "never connected"))
+        elif offline_ms and now - last_seen > offline_ms:
+            hours = (now - last_seen) / 3_600_000
+            found.append(StageException(device_id, stage, "skipped", f"offline for {hours:.0f} h"))
+        elif stage < row.stage:
+            found.append(
+                StageException(device_id, stage, "timed-out", "no result before the stage was advanced")
+            )
+        elif deadline_ms and now - (row.stage_published_at or now) > deadline_ms:
+            hours = deadline_ms / 3_600_000
+            found.append(StageException(device_id, stage, "timed-out", f"no result within the {hours:g} h stage deadline"))  # fmt: skip
+    return found
 
 
 def release_failures(store: FleetStore, status: RolloutStatus | None) -> list[AckRecord]:

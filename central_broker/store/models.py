@@ -19,6 +19,7 @@ class DeviceStatus(enum.StrEnum):
     ONLINE = "online"
     STALE = "stale"
     OFFLINE = "offline"
+    REVOKED = "revoked"  # `broker revoke`: refused by the broker; nothing it sends counts any more
 
 
 class Outcome(enum.StrEnum):
@@ -30,6 +31,8 @@ class Outcome(enum.StrEnum):
     OLD_BIRTH_IGNORED = "old_birth_ignored"  # birth older than the latest one
     HEALTH = "health"  # health stored, presence unchanged
     OLD_HEALTH_IGNORED = "old_health_ignored"  # health of a connection already declared dead
+    REVOKED = "revoked"  # the device was revoked (`FleetStore.mark_revoked`)
+    REVOKED_IGNORED = "revoked_ignored"  # a state or health message of a revoked device
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ happened plus the column changes to write (empty when nothing changes):
   data folder was reset and is accepted with a warning; anything else is an old birth;
 - an offline counts if its epoch is at least the latest birth's, else it is a stale will;
 - health refreshes `last_seen` and versions, and brings a kiosk back online when it comes from a
-  connection newer than the one declared dead (a birth missed, e.g. across a broker restart).
+  connection newer than the one declared dead (a birth missed, e.g. across a broker restart);
+- nothing a revoked kiosk sends (birth, offline, health) changes its row: it stays REVOKED.
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ def _became(row: Row[Any], status: DeviceStatus, now: int) -> dict[str, Any]:
     return {"status": status.value, "since": now} if row.status != status.value else {}
 
 
+def _revoked(row: Row[Any], what: str) -> bool:
+    if row.status != DeviceStatus.REVOKED.value:
+        return False
+    _logger.warning("%s: ignored %s of a revoked kiosk", row.device_id, what)
+    return True
+
+
 def apply_birth(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, dict[str, Any]]:
     """Apply a birth."""
+    if _revoked(row, "birth"):
+        return Outcome.REVOKED_IGNORED, {}
     latest = -1 if row.epoch is None else row.epoch
     known = max(latest, -1 if row.offline_epoch is None else row.offline_epoch)
     duplicate = msg.epoch == latest and row.status == DeviceStatus.ONLINE.value
@@ -70,6 +80,8 @@ def apply_birth(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, di
 
 def apply_offline(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, dict[str, Any]]:
     """Apply a will or shutdown."""
+    if _revoked(row, msg.reason or "offline"):
+        return Outcome.REVOKED_IGNORED, {}
     if row.epoch is not None and msg.epoch < row.epoch:
         _logger.info(
             "%s: ignored stale %s with epoch %d (latest birth %d)",
@@ -92,6 +104,8 @@ def apply_offline(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, 
 
 def apply_health(row: Row[Any], msg: HealthMessage, now: int) -> tuple[Outcome, dict[str, Any]]:
     """Apply a health message to presence (the health itself is stored separately)."""
+    if row.status == DeviceStatus.REVOKED.value:
+        return Outcome.REVOKED_IGNORED, {}
     dead = row.offline_epoch is not None and msg.epoch <= row.offline_epoch
     older = row.epoch is not None and msg.epoch < row.epoch
     if dead or older:

@@ -2,8 +2,9 @@
 
 UNKNOWN → ONLINE (birth) → STALE (no birth or health for `stale_after_s`) → OFFLINE (an offline
 state whose epoch is at least the latest birth's). An offline older than the latest birth is a
-stale will from an earlier connection and is ignored. The rules are in `presence`; this module
-applies them in one transaction per message and answers queries.
+stale will from an earlier connection and is ignored. `mark_revoked` (from `broker revoke`) sets
+REVOKED at once, whatever the presence was; state and health messages never change it again. The
+rules are in `presence`; this module applies them in one transaction per message and answers queries.
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ _logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 # (table, column, SQL type) added after the first release: added to older databases when opened.
-_ADDED_COLUMNS = (("kiosk_state", "branch", "VARCHAR(64)"), ("kiosk_reported", "control_ver", "BIGINT"))
+_ADDED_COLUMNS = (
+    ("kiosk_state", "branch", "VARCHAR(64)"),
+    ("kiosk_reported", "control_ver", "BIGINT"),
+    ("release_rollout", "stage_deadline_s", "BIGINT"),  # central_broker.releases.rollout
+    ("release_rollout", "offline_skip_s", "BIGINT"),
+    ("release_rollout", "stage_published_at", "BIGINT"),
+)
 
 
 class FleetStore(
@@ -94,6 +101,8 @@ class FleetStore(
     def _add_missing_columns(self) -> None:
         """Columns added after a table was first created (`create_all` only creates whole tables)."""
         for table, column, sql_type in _ADDED_COLUMNS:
+            if not inspect(self.engine).has_table(table):
+                continue  # created later, with the column (e.g. release_rollout by ReleaseRollout)
             present = {c["name"] for c in inspect(self.engine).get_columns(table)}
             if column in present:
                 continue
@@ -124,7 +133,8 @@ class FleetStore(
                 conn.execute(
                     update(kiosk_state).where(kiosk_state.c.device_id == device_id).values(**changes)
                 )
-            if changes or outcome in (Outcome.STALE_WILL_IGNORED, Outcome.OLD_BIRTH_IGNORED):
+            ignored = (Outcome.STALE_WILL_IGNORED, Outcome.OLD_BIRTH_IGNORED, Outcome.REVOKED_IGNORED)
+            if changes or outcome in ignored:
                 self._event(
                     conn, device_id, now, message.ts, outcome.value, message.epoch, state_detail(message)
                 )
@@ -148,6 +158,19 @@ class FleetStore(
                 )
         _logger.debug("%s: health epoch=%d → %s", device_id, message.epoch, outcome)
         return outcome
+
+    def mark_revoked(self, device_id: str, reason: str = "revoked") -> bool:
+        """Show `device_id` REVOKED from now on (its presence messages are ignored); False if it already was."""
+        now = self.now_ms()
+        with self.engine.begin() as conn:
+            row = self._lock_row(conn, device_id, now)
+            if row.status == DeviceStatus.REVOKED.value:
+                return False
+            revoked = {"status": DeviceStatus.REVOKED.value, "since": now}
+            conn.execute(update(kiosk_state).where(kiosk_state.c.device_id == device_id).values(**revoked))
+            self._event(conn, device_id, now, None, Outcome.REVOKED.value, row.epoch, reason[:200])
+        _logger.warning("%s: revoked (%s); shown revoked on the fleet view", device_id, reason)
+        return True
 
     def _insert(self) -> Any:
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert

@@ -17,7 +17,12 @@ from fastapi.exceptions import HTTPException
 from starlette.responses import Response
 
 from central_broker.accounts import Role
-from central_broker.releases.rollout import ReleaseRollout, release_failures, version_sort
+from central_broker.releases.rollout import (
+    ReleaseRollout,
+    release_exceptions,
+    release_failures,
+    version_sort,
+)
 from central_broker.rollout.runner import read_status
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.control_pages import COMMAND_LABELS, actions_unavailable
@@ -168,6 +173,7 @@ def router() -> APIRouter:
             staged=staged,
             release_staged=release_staged,
             release_failures=release_failures(ctx.fleet, release_staged),
+            release_exceptions=release_exceptions(ctx.fleet, release_staged),
             app_versions=sorted(apps.items(), key=lambda kv: (kv[0] is None, version_sort(kv[0]))),
             catalog=ctx.catalog,
             rollout=rollout,

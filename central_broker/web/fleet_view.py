@@ -112,7 +112,7 @@ class DeviceRow:
 
     @property
     def status(self) -> str:
-        """online / stale / offline / unknown."""
+        """online / stale / offline / unknown / revoked."""
         return self.record.status.value
 
     @property
@@ -148,7 +148,7 @@ class FleetView:
     @property
     def attention(self) -> list[DeviceRow]:
         """Kiosks that need a look, offline first."""
-        order = {"offline": 0, "stale": 1, "unknown": 2, "online": 3}
+        order = {"offline": 0, "revoked": 1, "stale": 2, "unknown": 3, "online": 4}
         return sorted(
             (r for r in self.rows if r.needs_attention), key=lambda r: (order[r.status], r.device_id)
         )

@@ -7,7 +7,8 @@ the clock is synced) → body length ≤ the signed length → exact length → 
 same version as signed → the catalog's municipality is the kiosk's (from its device id) → atomic
 swap (`CatalogInstall`) → version persisted → APPLIED. Any failure keeps the running catalog,
 answers REJECTED (the document) or FAILED (the body) and raises the `catalog-update` alert; an
-APPLIED update clears it. Catalogs are applied only while the app is idle (between citizen
+APPLIED update clears it. A refused `fleet/keys` document raises `fleet-keys` (`keys_rejected`); the
+first keys document accepted (or verified again) in a run clears it even if an earlier run raised it. Catalogs are applied only while the app is idle (between citizen
 transactions): WAITING_IDLE until then. The body arrives by hash on the retained topic named by
 `url` (`mqtt:kiosk/v1/fleet/catalog/body/…`).
 """
@@ -87,6 +88,7 @@ class CatalogUpdater:
         self._pending: CatalogRef | None = None
         self._waiting_keys: bytes | None = None
         self._verified: tuple[CatalogRef, bytes] | None = None
+        self._keys_alert_checked = False  # cleared once per run: an earlier run may have left it retained
 
     # --- routing --------------------------------------------------------------------------------
 
@@ -115,7 +117,8 @@ class CatalogUpdater:
             _logger.error("%s: fleet keys rejected: %s", self.device_id, exc)
             self._telemetry.raise_alert(KEYS_ALERT, "keys_rejected", Severity.ERROR, str(exc)[:500])
             return
-        self._telemetry.clear_alert(KEYS_ALERT)
+        self._telemetry.clear_alert(KEYS_ALERT, even_if_unknown=not self._keys_alert_checked)
+        self._keys_alert_checked = True
         waiting, self._waiting_keys = self._waiting_keys, None
         if waiting is not None:
             self.on_desired(waiting)

@@ -96,10 +96,16 @@ class Telemetry:
         _logger.warning("%s: alert %s raised: %s %s", self.device_id, alert_id, code, detail)
         self._publish(up(self.device_id, Up.ALERT, alert_id), message.to_bytes(), retain=True)
 
-    def clear_alert(self, alert_id: str) -> None:
-        """Clear an alert (empty retained payload)."""
+    def clear_alert(self, alert_id: str, *, even_if_unknown: bool = False) -> None:
+        """Clear an alert (empty retained payload).
+
+        Args:
+            alert_id: the alert.
+            even_if_unknown: clear it also when this process did not raise it: the broker may still hold
+                the retained alert of an earlier run (the centre ignores a clear of nothing).
+        """
         with self._lock:
-            if self._alerts.pop(alert_id, None) is None:
+            if self._alerts.pop(alert_id, None) is None and not even_if_unknown:
                 return
         _logger.info("%s: alert %s cleared", self.device_id, alert_id)
         self._publish(up(self.device_id, Up.ALERT, alert_id), b"", retain=True)

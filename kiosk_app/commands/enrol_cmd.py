@@ -10,7 +10,8 @@ import os
 import socket
 from pathlib import Path
 
-from kiosk_app.enrolment import EnrolmentState, enrol, read_token_file, renew
+from kiosk_app.enrolment import EnrolmentState, IdentityPaths, enrol, read_token_file, renew
+from kiosk_app.enrolment.client import absolute_data_dir
 from kiosk_app.enrolment.pairing import PairingForm
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.config.kiosk import Orientation
@@ -178,7 +179,7 @@ def _pair(args: argparse.Namespace) -> int:
 def _renew(args: argparse.Namespace) -> int:
     state = renew(args.data_dir, args.force, args.owner)
     if state is None:
-        current = _describe(EnrolmentState.load(args.data_dir / "identity" / "enrolment.json"))
+        current = _describe(EnrolmentState.load(IdentityPaths(absolute_data_dir(args.data_dir)).state))
         emit({"renewed": False, **current}, args.json, f"not due; renew after {current['renew_after_iso']}")
         return 0
     data = _describe(state)

@@ -19,6 +19,7 @@ from pathlib import Path
 from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth, UnmonitoredDeviceHealth
 from kiosk_app.agent.fleet_services import attach_fleet_services, root_keys_dir
 from kiosk_app.agent.health import DeviceHealthProvider
+from kiosk_app.enrolment.swap import recover_identity
 from kiosk_app.kiosk_main import KioskAssembly, display_available, kivy_environment
 from kiosk_app.systemd_notify import Notifier
 from madoguchi import __version__
@@ -140,7 +141,10 @@ def _config(args: argparse.Namespace) -> tuple[KioskConfig, DeviceHealthProvider
                 "--data-dir, --broker, --device-id, --ca-file, --cert-file and --key-file go with --simulate",
                 "set them in the config file",
             )
-        return load_kiosk_config(args.config), UnmonitoredDeviceHealth()
+        config = load_kiosk_config(args.config)
+        if config.broker.key_file is not None and recover_identity(config.broker.key_file.parent):
+            config = load_kiosk_config(args.config)  # a completed identity swap may also replace kiosk.toml
+        return config, UnmonitoredDeviceHealth()
     broker = args.broker or DEFAULT_SIM_BROKER
     identity = _identity(args, broker)
     ca_file, cert_file, key_file = identity or (None, None, None)

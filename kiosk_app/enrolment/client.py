@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ValidationError
 
 from kiosk_app.enrolment.identity import (
@@ -24,8 +25,8 @@ from kiosk_app.enrolment.identity import (
     csr_pem,
     key_bytes,
     new_key,
-    write_file,
 )
+from kiosk_app.enrolment.swap import NewFile, recover_identity, swap_identity
 from madoguchi.enrolment import (
     ENROL_PATH,
     MIN_PLAUSIBLE_YEAR,
@@ -38,7 +39,15 @@ from madoguchi.enrolment import (
 )
 from madoguchi.errors import UserError
 
-__all__ = ["EnrolmentError", "TokenFile", "enrol", "read_token_file", "renew", "wait_for_clock"]
+__all__ = [
+    "EnrolmentError",
+    "TokenFile",
+    "absolute_data_dir",
+    "enrol",
+    "read_token_file",
+    "renew",
+    "wait_for_clock",
+]
 
 _logger = logging.getLogger(__name__)
 
@@ -147,6 +156,10 @@ def _pin(ca_file: Path, expected_fingerprint: str) -> x509.Certificate:
         raise UserError(
             f"the fleet root {ca_file} does not exist", "pass --ca-file with the root in the image"
         ) from None
+    except ValueError:
+        raise UserError(
+            f"the fleet root {ca_file} is not a PEM certificate", "pass --ca-file with the root in the image"
+        ) from None
     if expected_fingerprint:
         actual = hashlib.sha256(root.public_bytes(serialization.Encoding.DER)).hexdigest()
         if actual != expected_fingerprint.lower().replace(":", ""):
@@ -170,11 +183,18 @@ def enrol(
     clock_wait_s: float = 0,
 ) -> EnrolmentState:
     """Generate a key on the device, send the CSR with the token, store cert, chain, root and config."""
+    data_dir = absolute_data_dir(data_dir)
     paths = IdentityPaths(data_dir)
+    if recover_identity(paths.identity) and paths.cert.exists() and paths.state.exists():
+        # A power cut after the centre's answer was committed: the enrolment is complete on disk, and the
+        # (now used) token would only be refused. A deliberate re-enrolment never has a pending swap.
+        state = EnrolmentState.load(paths.state)
+        if state.device_id == device_id:
+            _logger.info("enrolment of %s completed from its interrupted swap; nothing sent", device_id)
+            return state
     root = _pin(ca_file, ca_fingerprint)
     wait_for_clock(clock_wait_s, clock)
-    key = new_key()
-    write_file(paths.key, key_bytes(key), 0o600, owner)
+    key = new_key()  # kept in memory until the centre answered: a refusal leaves the current identity alone
     request = EnrolRequest(
         device_id=device_id,
         token=token,
@@ -185,19 +205,33 @@ def enrol(
     )
     response = _post(central_url.rstrip("/") + ENROL_PATH, request, _context(ca_file))
     check_issued(response, key, device_id, root)
-    _store(paths, response, root, owner)
-    write_file(paths.config, response.config_toml.encode(), 0o644, owner)
     state = EnrolmentState(device_id, central_url, response.branch, response.not_after, response.renew_after)
-    state.save(paths.state, owner)
+    files = [
+        *_identity_files(paths, key, response, root, state),
+        NewFile(paths.config, response.config_toml.encode()),
+    ]
+    swap_identity(paths.identity, files, owner)
     _logger.info("enrolled as %s; certificate valid until %d", device_id, response.not_after)
     return state
+
+
+def absolute_data_dir(data_dir: Path) -> Path:
+    """`data_dir` as an absolute path (the centre writes it into kiosk.toml), or a clear error."""
+    absolute = data_dir.expanduser().absolute()
+    if any(c in str(absolute) for c in '\n"\\'):
+        raise UserError(
+            f"the data folder {str(absolute)!r} contains a newline, quote or backslash",
+            "use a plain path such as /data",
+        )
+    return absolute
 
 
 def renew(
     data_dir: Path, force: bool = False, owner: str | None = None, clock: Clock = time.time
 ) -> EnrolmentState | None:
     """Renew the certificate over mutual TLS once 2/3 of its lifetime passed (or `force`); None if not due."""
-    paths = IdentityPaths(data_dir)
+    paths = IdentityPaths(absolute_data_dir(data_dir))
+    recover_identity(paths.identity)
     state = EnrolmentState.load(paths.state)
     now = clock()
     if not force and now < state.renew_after:
@@ -214,16 +248,25 @@ def renew(
     response = _post(state.central_url.rstrip("/") + RENEW_PATH, request, context)
     root = x509.load_pem_x509_certificate(paths.ca.read_bytes())
     check_issued(response, key, state.device_id, root)
-    _store(paths, response, root, owner)
-    write_file(paths.key, key_bytes(key), 0o600, owner)
     renewed = EnrolmentState(
         state.device_id, state.central_url, state.branch, response.not_after, response.renew_after
     )
-    renewed.save(paths.state, owner)
+    swap_identity(paths.identity, _identity_files(paths, key, response, root, renewed), owner)
     return renewed
 
 
-def _store(paths: IdentityPaths, response: EnrolResponse, root: x509.Certificate, owner: str | None) -> None:
-    write_file(paths.cert, response.cert_pem.encode(), 0o644, owner)
-    write_file(paths.chain, (response.cert_pem + response.chain_pem).encode(), 0o644, owner)
-    write_file(paths.ca, root.public_bytes(serialization.Encoding.PEM), 0o644, owner)
+def _identity_files(
+    paths: IdentityPaths,
+    key: ec.EllipticCurvePrivateKey,
+    response: EnrolResponse,
+    root: x509.Certificate,
+    state: EnrolmentState,
+) -> list[NewFile]:
+    """Key, certificate, chain, root and state of one identity: replaced together by `swap_identity`."""
+    return [
+        NewFile(paths.key, key_bytes(key), 0o600),
+        NewFile(paths.cert, response.cert_pem.encode()),
+        NewFile(paths.chain, (response.cert_pem + response.chain_pem).encode()),
+        NewFile(paths.ca, root.public_bytes(serialization.Encoding.PEM)),
+        NewFile(paths.state, state.to_bytes()),
+    ]

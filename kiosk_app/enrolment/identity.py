@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kiosk_app.agent.durable import fsync_dir
+from kiosk_app.enrolment.swap import create_file
 from madoguchi.enrolment import EnrolResponse
 from madoguchi.errors import UserError
 
@@ -73,9 +74,13 @@ class EnrolmentState:
     not_after: int
     renew_after: int
 
+    def to_bytes(self) -> bytes:
+        """The JSON file's content."""
+        return json.dumps(self.__dict__, indent=2).encode()
+
     def save(self, path: Path, owner: str | None) -> None:
         """Write atomically."""
-        write_file(path, json.dumps(self.__dict__, indent=2).encode(), 0o644, owner)
+        write_file(path, self.to_bytes(), 0o644, owner)
 
     @classmethod
     def load(cls, path: Path) -> EnrolmentState:
@@ -92,16 +97,9 @@ def write_file(path: Path, data: bytes, mode: int, owner: str | None = None) -> 
     """Create `path` with `mode` from the start (never briefly world-readable), fsync, rename into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if owner:
-        user = pwd.getpwnam(owner)
-        os.chown(tmp, user.pw_uid, user.pw_gid)
+    create_file(tmp, data, mode, owner)
     os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:

@@ -16,6 +16,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,10 +25,15 @@ from madoguchi.contracts.base import ContractError
 from madoguchi.contracts.signed import Envelope, ManifestFile, PayloadType, sign, verify
 from madoguchi.errors import UserError
 
+if TYPE_CHECKING:
+    from provisioning.updates.targets import TargetPlatform
+
 __all__ = [
     "ReleaseManifest",
     "VerifiedBundle",
     "build_bundle",
+    "check_bundle_wheels",
+    "check_manifest",
     "extract_wheels",
     "open_bundle",
     "sign_bundle",
@@ -80,12 +86,22 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def build_bundle(
-    wheel_dir: Path, version: str, out: Path, app: str = "madoguchi", extras: str = ""
+    wheel_dir: Path,
+    version: str,
+    out: Path,
+    app: str = "madoguchi",
+    extras: str = "",
+    target: TargetPlatform | None = None,
 ) -> ReleaseManifest:
-    """Write an unsigned bundle of every wheel in `wheel_dir`; sign it with `sign_bundle`."""
+    """Write an unsigned bundle of every wheel in `wheel_dir`; sign it with `sign_bundle`.
+
+    Raises:
+        UserError: no wheels, a bad version, a wheel the target kiosks cannot install, or no wheel of `app`.
+    """
     wheels = sorted(wheel_dir.glob("*.whl"))
     if not wheels:
         raise UserError(f"no wheels in {wheel_dir}", "build them first: pip wheel -w DIR '.[kiosk]'")
+    check_bundle_wheels([w.name for w in wheels], app, version, target)
     try:
         manifest = ReleaseManifest(
             version=version,
@@ -108,6 +124,21 @@ def build_bundle(
         for wheel in wheels:
             tar.add(wheel, f"wheels/{wheel.name}")
     return manifest
+
+
+def check_bundle_wheels(names: list[str], app: str, version: str, target: TargetPlatform | None) -> None:
+    """Refuse wheels the target cannot install and a bundle without its app (see `targets.check_wheels`).
+
+    `packaging` is imported here, not at module level: the kiosk opens bundles without it.
+    """
+    from provisioning.updates.targets import TargetPlatform, check_wheels
+
+    check_wheels(names, app, version, target or TargetPlatform())
+
+
+def check_manifest(manifest: ReleaseManifest, target: TargetPlatform | None = None) -> None:
+    """`check_bundle_wheels` for a signed manifest (`release verify`, `release rollout start`)."""
+    check_bundle_wheels([f.name for f in manifest.files], manifest.app, manifest.version, target)
 
 
 def sign_bundle(bundle: Path, key: Ed25519PrivateKey) -> ReleaseManifest:

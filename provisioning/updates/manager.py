@@ -27,11 +27,22 @@ from madoguchi.errors import UserError
 from provisioning.updates.bundle import VerifiedBundle, extract_wheels, open_bundle, version_key
 from provisioning.updates.health import HealthCheck, Restarter
 
-__all__ = ["ReleaseManager", "ReleaseStatus", "UpdateFailed"]
+__all__ = ["ReleaseManager", "ReleaseStatus", "UpdateFailed", "install_reason"]
 
 _logger = logging.getLogger(__name__)
 KEEP_RELEASES = 3
 HISTORY = 20
+
+
+def install_reason(stderr: str, limit: int = 400) -> str:
+    """pip's own error lines (`ERROR: ...`), else its last lines, trimmed to `limit` characters.
+
+    pip reports requirements, wheel names, tags and paths under the release folder; nothing about residents.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR: ") for line in lines if line.startswith("ERROR:")]
+    text = "; ".join(errors or lines[-3:]) or "no error output"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class UpdateFailed(UserError):
@@ -151,7 +162,7 @@ class ReleaseManager:
                     f"release {version} is not newer than {floor}; going back to a lower version is refused",
                     "to undo a release, publish the old content as a new, higher version (or `kiosk update rollback`)",
                 )
-            self._install(verified)
+            self._install(verified, state)
             return self._switch_and_gate(version, "apply", health, restarter, timeout_s, state)
 
     def rollback(self, health: HealthCheck, restarter: Restarter, timeout_s: float) -> ReleaseStatus:
@@ -162,7 +173,7 @@ class ReleaseManager:
                 raise UserError("there is no previous release to go back to", "see `kiosk update status`")
             return self._switch_and_gate(previous, "rollback", health, restarter, timeout_s, self._state())
 
-    def _install(self, verified: VerifiedBundle) -> None:
+    def _install(self, verified: VerifiedBundle, state: dict[str, object]) -> None:
         manifest = verified.manifest
         dest = self.root / manifest.version
         if dest.exists():
@@ -178,8 +189,10 @@ class ReleaseManager:
             result = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
             if result.returncode != 0:
                 shutil.rmtree(dest, ignore_errors=True)
+                reason = f"installing release {manifest.version} failed: {install_reason(result.stderr)}"
+                self._log(state, manifest.version, "apply", "failed", reason)  # the app reports it as FAILED
                 raise UserError(
-                    f"installing release {manifest.version} failed: {result.stderr.strip()[-500:]}",
+                    reason,
                     "the bundle's wheels must match this kiosk's Python and CPU (aarch64, cp311/cp313)",
                 )
         (dest / "manifest.json").write_text(manifest.model_dump_json(indent=2))

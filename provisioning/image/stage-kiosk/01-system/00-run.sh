@@ -14,7 +14,9 @@ for script in "${files}"/bin/*.sh; do
 	install -D -m 0755 "${script}" "${root}/usr/lib/madoguchi/${script##*/}"
 done
 install -D -m 0644 "${files}/conf/10-kiosk-watchdog.conf" "${root}/etc/systemd/system.conf.d/10-kiosk-watchdog.conf"
-install -D -m 0644 "${files}/conf/10-kiosk-volatile.conf" "${root}/etc/systemd/journald.conf.d/10-kiosk-volatile.conf"
+install -D -m 0644 "${files}/conf/10-kiosk-journal.conf" "${root}/etc/systemd/journald.conf.d/10-kiosk-journal.conf"
+install -D -m 0644 "${files}/conf/10-kiosk-time-wait.conf" \
+	"${root}/etc/systemd/system/systemd-time-wait-sync.service.d/10-kiosk-time-wait.conf"
 install -D -m 0644 "${files}/conf/kiosk-blacklist-usblp.conf" "${root}/etc/modprobe.d/kiosk-blacklist-usblp.conf"
 install -D -m 0644 "${files}/conf/60-kiosk-pcscd.rules" "${root}/etc/polkit-1/rules.d/60-kiosk-pcscd.rules"
 install -D -m 0644 "${files}/conf/61-kiosk-reboot.rules" "${root}/etc/polkit-1/rules.d/61-kiosk-reboot.rules"

@@ -20,6 +20,6 @@ python3 -m venv "${release}/venv"
 printf '{"version": "%s", "requirement": "%s", "source": "image"}\n' "${version}" "${requirement}" \
 	>"${release}/manifest.json"
 
-systemctl enable kiosk-data.service data.mount kiosk-data-layout.service kiosk-enrol.service \
+systemctl enable kiosk-data.service data.mount kiosk-data-layout.service kiosk-journal.service kiosk-enrol.service \
 	kiosk-overlay.service kiosk-ui.service kiosk-pair.service kiosk-update.path kiosk-renew.timer systemd-time-wait-sync.service pcscd.socket
 systemctl mask getty@tty1.service
