@@ -19,7 +19,7 @@ from central_broker.enrolment import TokenStore
 from central_broker.enrolment.limits import CLOSE_GRACE_S
 from kiosk_app.enrolment.identity import csr_pem, new_key
 from madoguchi.enrolment import ENROL_PATH
-from tests.provisioning_cli import command
+from tests.provisioning_cli import command, wait_listening
 
 MIB = 1024 * 1024
 TIGHT_S = 2  # header and body deadline of the `tight` server
@@ -105,15 +105,7 @@ def _run_server(pki: Path, data: Path, *flags: str) -> Iterator[Server]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"enrol-serve {' '.join(flags)} did not start") from None
-                time.sleep(0.1)
+        wait_listening(proc, port, f"enrol-serve {' '.join(flags)}")
         yield Server(port, proc.pid, pki / "root" / "root.pem", data)
     finally:
         proc.terminate()

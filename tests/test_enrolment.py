@@ -25,7 +25,7 @@ from kiosk_app.enrolment.identity import csr_pem, new_key
 from kiosk_app.enrolment.pairing import PairingForm
 from madoguchi.config.kiosk import load_kiosk_config
 from madoguchi.enrolment import RENEW_PATH, RefusalCode, normalise_code
-from tests.provisioning_cli import command
+from tests.provisioning_cli import command, wait_listening
 from tests.tls_broker import TlsBroker, publish
 
 DEVICE = "jp-131016-k03"
@@ -92,17 +92,7 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"enrol-serve did not start: {proc.stderr.read().decode(errors='replace') if proc.stderr else ''}"
-                    ) from None
-                time.sleep(0.1)
+        wait_listening(proc, port, "enrol-serve")
         yield Central(f"https://127.0.0.1:{port}", pki, data)
     finally:
         proc.terminate()

@@ -50,7 +50,7 @@ from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.fleet_pki import device_identity, service_identity
 from tests.fixtures.fleet_signing import catalog_body
 from tests.fixtures.web import make_user, signed_in
-from tests.provisioning_cli import command
+from tests.provisioning_cli import command, wait_listening
 from tests.release_wheels import make_wheel
 
 pytestmark = pytest.mark.mosquitto
@@ -79,15 +79,7 @@ def endpoint(fleet_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"enrol-serve did not start: {proc.stderr.read() if proc.stderr else ''}") from None  # fmt: skip
-                time.sleep(0.1)
+        wait_listening(proc, port, "enrol-serve")
         yield Endpoint(f"https://127.0.0.1:{port}", data)
     finally:
         proc.terminate()
