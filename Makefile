@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KIVY_NO_ARGS := 1
 
-.PHONY: demo test bootstrap lint typecheck pytest uitest schemas clean
+.PHONY: demo test bootstrap lint typecheck pytest uitest schemas wheelhouse clean
 
 demo: bootstrap
 	$(BIN)/kiosk demo
@@ -32,6 +32,12 @@ uitest:
 # Regenerate docs/schemas/ from the contract models (a test fails when they are stale).
 schemas:
 	$(BIN)/kiosk-central schemas export --out docs/schemas
+
+# The kiosk wheelhouse in dist/wheelhouse: the app's wheel + cp313/aarch64 or pure wheels of madoguchi[kiosk],
+# SHA256SUMS, constraints.txt, checked to install offline. Needs PyPI or a mirror (PIP_INDEX_URL); pyscard has
+# no aarch64 wheel on PyPI: KIOSK_EXTRA_WHEELS=<folder with the arm64 builder's wheel> (docs/security.md).
+wheelhouse: bootstrap
+	PYTHON=$(abspath $(BIN))/python provisioning/image/wheelhouse.sh dist/wheelhouse
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

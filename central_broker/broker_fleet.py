@@ -66,6 +66,7 @@ SERVICES: dict[str, tuple[tuple[str, str], ...]] = {
     "svc-catalog": (
         ("write", f"{PREFIX}/d/+/down/desired"),
         ("write", f"{PREFIX}/d/+/down/cmd"),
+        ("write", f"{PREFIX}/d/+/down/queue"),  # the visit queue's retained congestion lamps (docs/queue.md)
         ("readwrite", f"{PREFIX}/fleet/catalog/#"),
         ("readwrite", f"{PREFIX}/fleet/keys"),
         ("readwrite", f"{PREFIX}/fleet/control"),
@@ -219,6 +220,10 @@ def write_fleet_config(
         lines.append("persistence false")
     else:
         persistence_dir.mkdir(parents=True, exist_ok=True)
+        account = _mosquitto_account()
+        if account is not None and user in (None, "mosquitto"):
+            # Mosquitto drops root before saving: it must own the folder, or it loses every retained document.
+            os.chown(persistence_dir, account.pw_uid, account.pw_gid)
         lines += ["persistence true", f"persistence_location {persistence_dir.resolve()}/"]
     common = [f"certfile {broker_chain}", f"keyfile {broker_key}", "require_certificate true",
               "use_identity_as_username true", "tls_version tlsv1.2", "allow_anonymous false"]  # fmt: skip

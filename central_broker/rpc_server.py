@@ -1,5 +1,5 @@
-"""Generic MQTT 5 RPC server (contract §2 RPC), role `svc-rpc`: certificate issuance today, payment-order
-lookup and queue numbers later.
+"""Generic MQTT 5 RPC server (contract §2 RPC), role `svc-rpc`: certificate issuance, payment-order lookup
+and queue numbers.
 
 Rules enforced here, once, for every method:
 - subscribe the shared filter `$share/<group>/kiosk/v1/d/+/up/rpc`; the device is the one in the topic
@@ -65,12 +65,13 @@ class RpcCall:
 
 
 class RpcFailure(Exception):
-    """Raised by a handler to answer `ok: false` with a contract error code."""
+    """Raised by a handler to answer `ok: false` with a contract error code (and, optionally, `data`)."""
 
-    def __init__(self, code: RpcErrorCode, message: str) -> None:
+    def __init__(self, code: RpcErrorCode, message: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.data = data
 
 
 RpcHandler = Callable[[RpcCall], BaseModel | dict[str, Any]]
@@ -246,7 +247,7 @@ class RpcServer:
         try:
             result = handler(call)
         except RpcFailure as exc:
-            return _failure(call, exc.code, exc.message)
+            return _failure(call, exc.code, exc.message, exc.data)
         except ValidationError as exc:
             return _failure(call, RpcErrorCode.INVALID_ARGUMENT, _short(exc))
         except Exception:
@@ -272,8 +273,11 @@ class RpcServer:
         client.publish(topic, payload, qos=1, properties=props)
 
 
-def _failure(call: RpcCall, code: RpcErrorCode, message: str) -> RpcResponse:
-    return RpcResponse(req_id=call.req_id, ok=False, error=RpcError(code=code, message=message[:500]))
+def _failure(
+    call: RpcCall, code: RpcErrorCode, message: str, data: dict[str, Any] | None = None
+) -> RpcResponse:
+    error = RpcError(code=code, message=message[:500], data=data)
+    return RpcResponse(req_id=call.req_id, ok=False, error=error)
 
 
 def _short(exc: ValidationError) -> str:

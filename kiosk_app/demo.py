@@ -1,8 +1,10 @@
 """The demo stack: Mosquitto, `kiosk-central serve` and one `kiosk run --simulate` as child processes.
 
 The central serves certificate issuance against the card emulator's test CA (`demo_central`), with an
-always-open catalog. The kiosk runs as a bare fleet link (`link`), with its touchscreen (`window`), or
-with autopilot residents alternating certificates and register payments (`autopilot`).
+always-open catalog and visit queue. The kiosk runs as a bare fleet link (`link`), with its touchscreen
+(`window`), or with autopilot residents taking certificates, visit numbers and paying register orders
+(`autopilot`). Simulated counter staff work the kiosk's branch (`demo_queue`), so the display board,
+the status pages and the queue KPIs move.
 
 Used by `kiosk demo` (and `make demo`). Children run in their own process groups so Ctrl-C
 reaches only the demo, which then stops them in order: kiosk first (its clean shutdown reaches
@@ -16,6 +18,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +36,7 @@ from central_broker.broker import MosquittoBroker, free_port
 from central_broker.store import DeviceRecord, DeviceStatus, open_store, sqlite_url
 from central_broker.web.setup import open_accounts
 from kiosk_app.demo_central import DemoCentral
+from kiosk_app.demo_queue import DemoQueue
 from madoguchi.config.central import local_central_config
 from madoguchi.contracts.topics import FLEET_HOST_STATE
 from madoguchi.errors import UserError
@@ -44,6 +48,7 @@ _logger = logging.getLogger(__name__)
 
 DEMO_DEVICE_ID = "jp-999999-k01"
 _STOP_TIMEOUT_S = 10.0
+QUEUE_EVERY_PAIRS = 4  # autopilot: a visit number after every 4th certificate (the first one included)
 
 
 class DemoError(UserError):
@@ -148,6 +153,7 @@ class DemoStack:
         self.store_url = sqlite_url(data_dir / "central" / "central.db")
         self.web_port = free_port()
         self.central = DemoCentral(data_dir / "central", self.broker.url, self.web_port)
+        self.queue = DemoQueue(self.central.config_path)
         # One account per role, with fresh random passwords, so a person can sign in to the dashboard.
         self.accounts = {
             role: (f"demo-{role}", secrets.token_urlsafe(9)) for role in ("operator", "staff", "auditor")
@@ -177,7 +183,8 @@ class DemoStack:
         return DemoError(what + "\n" + "\n".join(details), "fix the error shown above and run the demo again")
 
     def start(self, online_timeout: float = 10.0) -> float:
-        """Start everything and wait until the kiosk is online, with its health, in the central store.
+        """Start everything; wait until the kiosk is online, with its health, in the central store, and the web
+        answers; then start the simulated counter staff.
 
         Returns:
             Seconds from start until the store showed the kiosk online.
@@ -191,6 +198,7 @@ class DemoStack:
         self.broker.start()
         self.central.broker_url = self.broker.url
         config = self.central.write(self.kiosk_dir / "trust")
+        self.queue.prepare()  # the board secret exists before the central's web reads it
         central = self._spawn(
             "central",
             [*console_script("kiosk-central"), "-v", "serve", "--config", str(config),
@@ -210,13 +218,25 @@ class DemoStack:
         )  # fmt: skip
         while time.monotonic() < deadline:
             record = self.kiosk_record()
-            if record is not None and record.status is DeviceStatus.ONLINE and record.health is not None:
-                return time.monotonic() - began
+            online = record is not None and record.status is DeviceStatus.ONLINE and record.health is not None
+            if online and record is not None and self._web_answers():
+                online_after = time.monotonic() - began
+                self.queue.begin(record.branch or "", residents_at_kiosk=self.kiosk_mode == "autopilot")
+                return online_after
             self.check_children()
             time.sleep(0.2)
         raise self._failed(
-            f"the kiosk {self.device_id} was not online in the central store within {online_timeout:.0f} s"
+            f"the kiosk {self.device_id} was not online in the central store (or the web did not answer) "
+            f"within {online_timeout:.0f} s"
         )
+
+    def _web_answers(self) -> bool:
+        """The central's web server accepts connections (the printed URLs work)."""
+        try:
+            socket.create_connection(("127.0.0.1", self.web_port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
 
     @property
     def kiosk_dir(self) -> Path:
@@ -229,8 +249,9 @@ class DemoStack:
         if self.kiosk_mode != "autopilot":
             return ["--ui", "off"]
         scenarios: list[str] = []
-        for code in self.central.create_orders(self.residents):
-            scenarios += ["certificate", f"register:{code}"]
+        for i, code in enumerate(self.central.create_orders(self.residents)):
+            queue = ["queue"] if i % QUEUE_EVERY_PAIRS == 0 else []  # a number every ~10 s: staff keep up
+            scenarios += ["certificate", *queue, f"register:{code}"]
         shots = ["--screenshots", str(self.screenshots)] if self.screenshots else []
         return ["--autopilot", ",".join(scenarios), *shots]
 
@@ -266,6 +287,7 @@ class DemoStack:
         for child in self.children:
             status = child.process.poll()
             if status == 0 and child.name == "kiosk" and self.kiosk_mode == "autopilot":
+                self.queue.reception_takes_over()  # no more kiosk residents: keep the board moving
                 continue  # the autopilot played every resident it was given
             if status is not None:
                 raise self._failed(f"{child.name} exited with status {child.process.returncode}")
@@ -278,6 +300,7 @@ class DemoStack:
         Returns:
             The kiosk's final record in the store.
         """
+        self.queue.stop()
         for child in [c for c in self.children if c.name == "kiosk"]:
             child.stop()
         record = self.kiosk_record()

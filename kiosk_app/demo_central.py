@@ -1,5 +1,5 @@
 """The demo's central: a TOML configuration with certificate issuance (card emulator CA), its keys, the
-always-open demo catalog, staff-registered payment orders for the autopilot, and the summary read back.
+always-open demo catalog and visit queue, staff-registered payment orders for the autopilot, and the summary read back.
 
 Everything is written under `<data_dir>/central`; the kiosk gets the issuance public key in
 `<data_dir>/kiosk/trust/issuance.pub`, where `kiosk run` looks for it.
@@ -77,7 +77,10 @@ class DemoCentral:
             f'[central]\ndata_dir = "."\nstore_url = "{self.store_url}"\ncatalog_file = "{self.catalog_path}"\n'
             f'[broker]\nurl = "{self.broker_url}"\n'
             f"[web]\nport = {self.web_port}\n"
-            f'[issuance]\ndemo = true\nsigning_key = "{sign}"\naudit_key = "{audit}"\nrender_processes = 1\n',
+            f'[issuance]\ndemo = true\nsigning_key = "{sign}"\naudit_key = "{audit}"\nrender_processes = 1\n'
+            "# Visit numbers at every hour, like the catalog, so the demo works at night; the autopilot\n"
+            "# residents come faster than real ones.\n"
+            "[queue]\nalways_open = true\ntake_burst = 10\ntake_per_minute = 30\n",
             encoding="utf-8",
         )
         return self.config_path

@@ -1,6 +1,6 @@
 """What a demo run did, read back from where each part keeps it (`kiosk demo --json` prints it at the end).
 
-Kiosks online and statistics from the central store; certificates from the issuance store and the
+Kiosks online, statistics and the visit queue's journal from the central store; certificates from the issuance store and the
 simulated A4 printer's folder (each printed PDF's QR verified against the issuance public key); payments
 from the kiosk's payment journal.
 """
@@ -13,9 +13,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from central_broker.issuance.qrcheck import Verdict, check_pdf, load_public_key
+from central_broker.queue import EventKind
+from central_broker.queue.schema import queue_event
 from central_broker.store import DeviceStatus, open_store
 from central_broker.store.telemetry_schema import kiosk_stat
 from kiosk_app.payment_journal import journal_path
@@ -39,6 +42,25 @@ def _central(store_url: str) -> dict[str, Any]:
         store.close()
     sessions: Counter[str] = Counter(f"{kind}:{(fields or {}).get('outcome', '?')}" for kind, fields in rows)
     return {"kiosks_online": online, "statistics_ingested": len(rows), "sessions": dict(sessions)}
+
+
+def _queue(store_url: str) -> dict[str, int]:
+    """Journal entries of the visit queue by kind (every branch, every day of this store)."""
+    kinds = (EventKind.ISSUED, EventKind.CALLED, EventKind.DONE, EventKind.FINISHED)
+    counts = dict.fromkeys((k.value for k in kinds), 0)
+    try:
+        store = open_store(store_url, create=False)
+    except UserError:
+        return counts
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(queue_event.c.kind, func.count()).group_by(queue_event.c.kind)).all()
+    except SQLAlchemyError:  # the central never created the queue's tables
+        return counts
+    finally:
+        store.close()
+    counts.update({kind: n for kind, n in rows if kind in counts})
+    return counts
 
 
 def _certificates(issuance_db: Path, printed: Path, public_key: Path) -> dict[str, Any]:
@@ -78,7 +100,8 @@ def _payments(journal: Path) -> dict[str, Any]:
 
 
 def demo_summary(store_url: str, issuance_db: Path, kiosk_dir: Path) -> dict[str, Any]:
-    """Counts of the run: kiosks online, sessions by kind and outcome, certificates, payments, statistics."""
+    """Counts of the run: kiosks online, sessions by kind and outcome, certificates, payments, statistics,
+    visit numbers (issued, called, done, finished)."""
     central = _central(store_url)
     completed = sum(n for key, n in central["sessions"].items() if key.endswith(":completed"))
     return {
@@ -90,4 +113,5 @@ def demo_summary(store_url: str, issuance_db: Path, kiosk_dir: Path) -> dict[str
             issuance_db, kiosk_dir / "printed" / "a4", kiosk_dir / "trust" / "issuance.pub"
         ),
         "payments": _payments(journal_path(kiosk_dir)),
+        "queue": _queue(store_url),
     }

@@ -22,6 +22,7 @@ from kiosk_app.flows.clock import monotonic_clock
 from kiosk_app.runner.build import build_parts
 from kiosk_app.runner.card_slot import EmulatedCardSlot
 from kiosk_app.runner.device_runner import DeviceRunner
+from kiosk_app.ui.clock_status import clock_probe
 from kiosk_app.ui.controller import KioskController
 from kiosk_app.ui.simulator_panel import PANEL_HEIGHT, build_panel
 from madoguchi.config.kiosk import KioskConfig
@@ -78,6 +79,7 @@ class KioskAssembly:
             monotonic_clock,
             idle_timeout_s=float(self.config.ui.idle_timeout_s),
             language=self.config.ui.language,
+            clock_status=clock_probe(self.agent.clock_is_synced),
         )
         runner.attach(controller.post)
         runner.start()

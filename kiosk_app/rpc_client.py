@@ -38,10 +38,11 @@ _logger = logging.getLogger(__name__)
 class RpcCallError(Exception):
     """The service answered `ok: false`."""
 
-    def __init__(self, code: RpcErrorCode, message: str) -> None:
+    def __init__(self, code: RpcErrorCode, message: str, data: dict[str, Any] | None = None) -> None:
         super().__init__(f"{code.value}: {message}")
         self.code = code
         self.message = message
+        self.data = data  # method-specific detail (e.g. `QueueRefusal` for code `refused`)
 
 
 class RpcTimeout(Exception):
@@ -168,7 +169,7 @@ class RpcClient:
         assert response is not None
         if not response.ok:
             assert response.error is not None
-            raise RpcCallError(response.error.code, response.error.message)
+            raise RpcCallError(response.error.code, response.error.message, response.error.data)
         return response.result or {}
 
     def _send(self, req_id: str, payload: bytes, left_s: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,9 @@ RELEASES_PATH = "/v1/releases"  # + "/<sha256>": app release bundles, device cer
 MIN_PLAUSIBLE_YEAR = 2025
 
 
+FleetRootId = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]  # madoguchi.contracts.signed.key_id
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +58,7 @@ class RefusalCode(enum.StrEnum):
     CERTIFICATE_REQUIRED = "certificate-required"
     CERTIFICATE_REJECTED = "certificate-rejected"
     RELEASE_UNKNOWN = "release-unknown"
+    FLEET_ROOT_MISMATCH = "fleet-root-mismatch"
 
 
 class EnrolRequest(_Model):
@@ -66,6 +71,12 @@ class EnrolRequest(_Model):
     device_time: int = Field(description="the device's clock, epoch seconds")
     data_dir: str = Field(
         default="/data", pattern=r"^/[^\n\"\\]*$", description="where the device keeps its state"
+    )
+    fleet_root_ids: list[FleetRootId] = Field(
+        default_factory=list,
+        max_length=8,
+        description="ids of the fleet signing roots the device already trusts (its image, its enrol.json);"
+        " the central refuses before spending the token when it signs under none of them",
     )
 
 
@@ -87,6 +98,12 @@ class EnrolResponse(_Model):
     renew_after: int = Field(description="renew from this time on (2/3 of the lifetime), epoch seconds")
     branch: str = ""
     config_toml: str = Field(default="", description="kiosk configuration for this device (enrolment only)")
+    fleet_root_keys: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="PEM Ed25519 public keys of the fleet signing root (enrolment only): the device trusts"
+        " them for fleet/keys when its image brought none",
+    )
 
 
 class Refusal(_Model):

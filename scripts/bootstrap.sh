@@ -11,7 +11,8 @@ VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
 
 # Runtime services and tools, fonts, Kivy's GL and X libraries, and what the
-# printing (CUPS, cups-pdf, poppler), web (chromium) and image (shellcheck, bats)
+# printing (CUPS, cups-pdf, poppler), web (chromium) and image (shellcheck, bats;
+# nft, sshd and visudo check the image's firewall, sshd drop-in and sudoers file)
 # work needs. Keep this list in one place: README and CI rely on it.
 APT_PACKAGES=(
   mosquitto mosquitto-clients
@@ -23,7 +24,7 @@ APT_PACKAGES=(
   cups cups-bsd cups-client printer-driver-cups-pdf poppler-utils
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 cups-ipp-utils
   chromium
-  shellcheck bats socat udev
+  shellcheck bats socat udev nftables openssh-server sudo
   python3-venv python3-dev gcc make
 )
 
@@ -48,6 +49,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update -qq
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # openssh-server is here only for `sshd -t` on the image's drop-in: do not leave an SSH server running.
+  if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+    "${SUDO[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    echo "bootstrap: openssh-server was installed for the image tests; its service is disabled"
+  fi
 fi
 
 if [[ ! -x "$VENV/bin/python" ]]; then

@@ -24,4 +24,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.fleet_signing",
     "tests.fixtures.postgres",
     "tests.fixtures.issuance",
+    "tests.fixtures.queue",
 ]

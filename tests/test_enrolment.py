@@ -19,12 +19,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
+from central_broker.catalog_push.signing import SigningKeys, fleet_root_keys
 from central_broker.enrolment import TokenStore
+from kiosk_app.agent.trust import load_root_keys
 from kiosk_app.enrolment import EnrolmentError, enrol
+from kiosk_app.enrolment.fleet_root import fleet_root_folder
 from kiosk_app.enrolment.identity import csr_pem, new_key
 from kiosk_app.enrolment.pairing import PairingForm
 from madoguchi.config.kiosk import load_kiosk_config
 from madoguchi.enrolment import RENEW_PATH, RefusalCode, normalise_code
+from provisioning.updates.keys import generate_key
 from tests.provisioning_cli import command, wait_listening
 from tests.tls_broker import TlsBroker, publish
 
@@ -40,6 +44,11 @@ class Central:
     @property
     def root(self) -> Path:
         return self.pki / "root" / "root.pem"
+
+    @property
+    def fleet_root(self) -> Path:
+        """The fleet signing root's public key (`catalog keys`), which enrol-serve hands to kiosks."""
+        return self.data / "signing" / "root.pub"
 
     def token(self, device: str, out: Path | None = None, expires: str = "7d") -> dict[str, str]:
         args = [
@@ -82,6 +91,7 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
     base = tmp_path_factory.mktemp("central")
     pki, data = base / "pki", base / "data"
     central_cli("ca", "init", "--dir", str(pki))
+    SigningKeys.init(data / "signing")  # `catalog keys`, in the default --signing-dir of enrol-token/serve
     central_cli(
         "ca", "issue-service", "enrol", "--host", "127.0.0.1", "--host", "localhost", "--dir", str(pki)
     )
@@ -383,3 +393,72 @@ def test_pairing_form_enrols_with_the_code_typed_on_the_keypad(central: Central,
     assert not incomplete.submit() and "not of the form" in (
         incomplete.outcome.message if incomplete.outcome else ""
     )
+
+
+def test_kiosk_whose_image_has_no_fleet_root_gets_the_centrals_pinned_by_enrol_json(
+    central: Central, tmp_path: Path
+) -> None:
+    """GIVEN an image built without KIOSK_FLEET_ROOT_KEYS and enrol.json from `enrol-token` WHEN the kiosk
+    enrols THEN enrol.json names the central's fleet root, and the kiosk trusts exactly that key afterwards
+    (where its fleet services look for it), so signed catalogs and releases are not refused."""
+    token_file = tmp_path / "enrol.json"
+    central.token("jp-131016-k31", token_file)
+    (expected_id,) = fleet_root_keys(central.data / "signing")
+    assert json.loads(token_file.read_text())["fleet_root_id"] == expected_id
+    data = tmp_path / "data"
+    result = _enrol_with_file(central, token_file, data)
+    assert result.returncode == 0, result.stderr
+    assert list(load_root_keys(fleet_root_folder(data))) == [expected_id]
+    config = load_kiosk_config(data / "config" / "kiosk.toml")
+    assert fleet_root_folder(data) == config.kiosk.data_dir / "trust" / "root"
+
+
+def test_kiosk_whose_image_trusts_another_fleet_root_is_refused_before_its_token_is_spent(
+    central: Central, tmp_path: Path
+) -> None:
+    """GIVEN a kiosk whose image brought another fleet's signing root WHEN it enrols with this central THEN the
+    central refuses with the reason and the fix, nothing is written, and the token still works once the image's
+    root is this central's."""
+    token_file = tmp_path / "enrol.json"
+    central.token("jp-131016-k32", token_file)
+    raw = json.loads(token_file.read_text())
+    token_file.write_text(json.dumps({k: v for k, v in raw.items() if k != "fleet_root_id"}))
+    data = tmp_path / "data"
+    foreign = fleet_root_folder(data)
+    foreign.mkdir(parents=True)
+    generate_key(tmp_path / "other-fleet" / "root.key")
+    shutil.copyfile(tmp_path / "other-fleet" / "root.pub", foreign / "root.pub")
+    result = _enrol_with_file(central, token_file, data)
+    assert result.returncode == 2
+    assert "this central signs under" in result.stderr and "token is still unused" in result.stderr
+    assert not (data / "identity" / "cert.pem").exists()
+    assert TokenStore(central.data / "enrolment.db").tokens("jp-131016-k32")[0].used_at is None
+
+    shutil.copyfile(central.fleet_root, foreign / "root.pub")  # the right image
+    result = _enrol_with_file(central, token_file, data)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["root.pub"], "the image's root is kept as it is"
+
+
+def test_enrol_json_pinning_another_fleet_root_is_refused_before_its_token_is_spent(
+    central: Central, tmp_path: Path
+) -> None:
+    """GIVEN enrol.json whose fleet_root_id is not the central's (a card made for another fleet) WHEN the kiosk
+    without an image root enrols THEN it is refused, no root is installed and the token stays unused."""
+    token_file = tmp_path / "enrol.json"
+    central.token("jp-131016-k33", token_file)
+    raw = json.loads(token_file.read_text())
+    token_file.write_text(json.dumps({**raw, "fleet_root_id": "0123456789abcdef"}))
+    data = tmp_path / "data"
+    result = _enrol_with_file(central, token_file, data)
+    assert result.returncode == 2 and "0123456789abcdef" in result.stderr
+    assert load_root_keys(fleet_root_folder(data)) == {}
+    assert TokenStore(central.data / "enrolment.db").tokens("jp-131016-k33")[0].used_at is None
+
+
+def test_enrol_serve_refuses_a_signing_dir_without_a_root_key(tmp_path: Path) -> None:
+    """GIVEN --signing-dir naming a folder without root.pub WHEN enrol-token runs THEN it says what to create."""
+    result = central_cli("enrol-token", "--device", "jp-131016-k34", "--branch", "b", "--data-dir", str(tmp_path),
+                         "--signing-dir", str(tmp_path / "nothing"), check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "no fleet root key" in result.stderr and "kiosk-central catalog keys --dir" in result.stderr

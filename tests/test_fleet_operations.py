@@ -50,6 +50,7 @@ from madoguchi.contracts.signed import (
 from madoguchi.contracts.topics import FLEET_CONTROL, FLEET_KEYS
 from madoguchi.mqtt_client import make_client
 from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet_pki import device_identity
 from tests.fixtures.fleet_signing import catalog_body, publish, trusting_agent
 from tests.fixtures.web import csrf_of, make_user, signed_in
 
@@ -484,3 +485,22 @@ def test_a_kill_switch_that_arrives_before_the_fleet_keys_is_applied_once_they_c
         publish(private_mosquitto, Outgoing(FLEET_KEYS, own_keys.keys_document().to_bytes()))
         wait_for(lambda: _suspended(services), "the waiting kill switch applied")
         assert "control-invalid" not in agent.telemetry.active_alerts()
+
+
+@pytest.mark.parametrize(
+    ("reason", "says", "never"),
+    [("replaced", "kiosk-central ca crl --broker-dir", "kiosk-central broker revoke"),
+     ("stolen", "kiosk-central broker revoke", "kiosk-central ca crl")],
+)  # fmt: skip
+def test_ca_revoke_tells_the_operator_the_next_step_the_runbook_gives_for_the_reason(
+    reason: str, says: str, never: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a kiosk revoked as replaced WHEN `ca revoke` reports THEN it says to hand over the CRL and not to add a
+    deny block (which would lock out the replacement, runbook section 2); a stolen one gets `broker revoke`."""
+    pki = Pki.init(tmp_path / "pki")
+    device = "jp-131016-k09"
+    device_identity(pki, device, tmp_path / "identity")
+    capsys.readouterr()
+    assert main(["ca", "revoke", device, "--dir", str(pki.dir), "--reason", reason]) == 0
+    out = capsys.readouterr().out
+    assert says in out and f"`{never}" not in out

@@ -183,3 +183,21 @@ def test_system_metrics_prefer_the_cpu_thermal_zone(tmp_path: Path) -> None:
     assert metrics.mem == 75.0
     assert 0 < metrics.disk <= 100
     assert read_system_metrics(tmp_path, thermal=tmp_path / "none", meminfo=meminfo).cpu_temp is None
+
+
+def test_a_replacement_whose_first_epoch_equals_the_failed_units_last_shows_online(
+    central_store: FleetStore,
+) -> None:
+    """GIVEN a unit that connected once (epoch 1) and died WHEN its replacement (same device id, new data partition,
+    so epoch 1 again, later clock, another boot id) announces itself THEN the fleet view shows it online, as the
+    operator runbook's section 2 step 4 expects; the dead unit's own birth delivered again stays ignored."""
+    device = "jp-131016-k03"
+    old = StateMessage(online=True, epoch=1, ts=1_000, boot_id="old-unit", app_ver="0.1.0")
+    central_store.record_state(device, old)
+    central_store.record_state(
+        device, StateMessage.model_validate({"online": False, "epoch": 1, "ts": 2_000, "reason": "lwt"})
+    )
+    assert central_store.record_state(device, old) is Outcome.OLD_BIRTH_IGNORED
+    replacement = StateMessage(online=True, epoch=1, ts=900_000, boot_id="new-unit", app_ver="0.1.0")
+    assert central_store.record_state(device, replacement) is Outcome.ONLINE
+    assert central_store.device(device).status == DeviceStatus.ONLINE.value

@@ -5,25 +5,41 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from central_broker.broker_fleet import FleetBroker
+from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.ingest import Ingest
 from central_broker.pki import Pki
+from central_broker.releases import ReleaseFiles, ReleaseRollout
+from central_broker.store import FleetStore
+from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth
+from kiosk_app.agent.fleet_services import attach_fleet_services
 from kiosk_app.agent.release_update import PENDING_FILE
+from madoguchi.config.kiosk import load_kiosk_config
 from madoguchi.errors import UserError
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
+from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet_signing import catalog_body
+from tests.provisioning_cli import command, wait_listening
 from tests.release_wheels import make_wheel
+from tests.test_release_rollout import service_broker
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE = REPO / "provisioning" / "image"
 STAGE = IMAGE / "stage-kiosk"
 UNITS = sorted((STAGE / "01-system" / "files" / "units").iterdir())
 EPOCH = 1767225600  # 2026-01-01, the build's SOURCE_DATE_EPOCH
+SSH_FROM = "10.20.0.0/16 fd00:20::/64"  # the city's maintenance networks (KIOSK_SSH_FROM)
 
 
 def _shell_files() -> list[Path]:
@@ -95,25 +111,29 @@ def test_the_image_installs_every_font_the_screens_and_the_printer_draw_with() -
 
 
 @pytest.fixture(scope="module")
-def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Run provisioning/image/dry-run.sh: the stage's host and chroot scripts into a root folder."""
+def rootfs(tmp_path_factory: pytest.TempPathFactory, fleet_pki: Pki, signing_keys: SigningKeys) -> Path:
+    """Run provisioning/image/dry-run.sh: the stage's host and chroot scripts into a root folder. The image
+    pins the test fleet's CA root and trusts its signing root (`catalog keys`) and a release key."""
     _need_root_tools()
     work = tmp_path_factory.mktemp("image")
     wheels = make_wheel(work / "wheels", "0.9.0").parent
-    pki = Pki.init(work / "pki")
     generate_key(work / "keys" / "release-2026.key")
+    (work / "fleet-root").mkdir()
+    shutil.copyfile(signing_keys.root_public, work / "fleet-root" / "root.pub")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     env.update(
         KIOSK_WHEELHOUSE=str(wheels),
         KIOSK_APP_VERSION="0.9.0",
         KIOSK_APP_REQUIREMENT="kioskfake==0.9.0",
-        KIOSK_ROOT_CA=str(pki.dir / "root" / "root.pem"),
+        KIOSK_ROOT_CA=str(fleet_pki.dir / "root" / "root.pem"),
         KIOSK_RELEASE_KEYS=str(work / "keys"),
+        KIOSK_FLEET_ROOT_KEYS=str(work / "fleet-root"),
         KIOSK_NTP_SERVERS="ntp1.city.example ntp2.city.example",
         KIOSK_ENROL_URL="https://enrol.city.example:8443",
         KIOSK_PAYMENT_USB="0403:6001:A10K5XQ2",
         KIOSK_PRINTER_USB="0416:5011",
         SOURCE_DATE_EPOCH=str(EPOCH),
+        KIOSK_SSH_FROM=SSH_FROM,
     )
     root = work / "root"
     result = subprocess.run(
@@ -242,6 +262,16 @@ def test_dry_run_creates_the_kiosk_user_with_its_device_groups(rootfs: Path) -> 
         assert "kiosk" in groups[group], group
 
 
+def test_dry_run_locks_the_maintenance_accounts_throwaway_password(rootfs: Path) -> None:
+    """GIVEN the maintenance account pi-gen's stage1 made with the config's random FIRST_USER_PASS WHEN the
+    stage has run THEN its password is locked ('!' in shadow): it logs in only with its SSH keys."""
+    shadow = {
+        line.split(":")[0]: line.split(":") for line in (rootfs / "etc/shadow").read_text().splitlines()
+    }
+    assert shadow["kadmin"][1].startswith("!")
+    assert len(shadow["kadmin"][1]) > 2, "a hash stays behind the lock, as after usermod --lock"
+
+
 def test_dry_run_enables_the_units_and_masks_the_console(rootfs: Path) -> None:
     system = rootfs / "etc/systemd/system"
     for wants, unit in [
@@ -271,6 +301,118 @@ def test_dry_run_builds_the_app_venv_from_the_baked_wheels_offline(rootfs: Path)
     )  # fmt: skip
     assert out.stdout.strip() == "0.9.0"
     assert (release / "venv/bin/pip").exists(), "updates build their venvs with this pip"
+
+
+def test_dry_run_masks_what_a_read_only_kiosk_must_not_run_and_enables_the_firewall(rootfs: Path) -> None:
+    """GIVEN the image WHEN it boots THEN apt's daily runs (updates come as images and releases), avahi (mDNS)
+    and Bluetooth are masked, and nftables.service loads /etc/nftables.conf before the network."""
+    system = rootfs / "etc/systemd/system"
+    masked = ["apt-daily.timer", "apt-daily-upgrade.timer", "apt-daily.service", "apt-daily-upgrade.service",
+              "avahi-daemon.service", "avahi-daemon.socket", "bluetooth.service"]  # fmt: skip
+    assert {unit: os.readlink(system / unit) for unit in masked if (system / unit).is_symlink()} == {
+        unit: "/dev/null" for unit in masked
+    }
+    assert (system / "sysinit.target.wants/nftables.service").is_symlink()
+    assert "nftables" in (STAGE / "00-packages" / "00-packages-nr").read_text().split()
+
+
+_NFT_LOAD = r"""
+nft -f "$1" && nft list ruleset
+"""
+
+
+def test_the_firewall_loads_into_a_kernel_and_lets_ssh_in_only_from_the_maintenance_networks(
+    rootfs: Path, tmp_path: Path
+) -> None:
+    """GIVEN the image's /etc/nftables.conf (KIOSK_SSH_FROM = two networks) WHEN nft loads it into a throwaway
+    network namespace THEN inbound is dropped by default, SSH is accepted only from those networks, and ND,
+    DHCP replies and outbound traffic pass; a broken copy is refused by `nft -c`, so the check can fail."""
+    if shutil.which("nft") is None:
+        pytest.fail("nft is missing (scripts/bootstrap.sh installs the nftables package)")
+    conf = rootfs / "etc/nftables.conf"
+    assert _mode(conf) == 0o755
+    loaded = subprocess.run(["unshare", "--net", "bash", "-c", _NFT_LOAD, "_", str(conf)],
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    listing = loaded.stdout
+    assert "type filter hook input priority filter; policy drop;" in listing
+    assert "type filter hook output priority filter; policy accept;" in listing
+    assert "10.20.0.0/16" in listing and "fd00:20::/64" in listing
+    ssh_rules = [line.strip() for line in listing.splitlines() if "dport 22" in line]
+    assert ssh_rules == [
+        "tcp dport 22 ip saddr @ssh_from_v4 ct state new accept",
+        "tcp dport 22 ip6 saddr @ssh_from_v6 ct state new accept",
+    ]
+    for needed in ("nd-neighbor-solicit", "nd-router-advert", "udp sport 67 udp dport 68 accept",
+                   "udp sport 547 udp dport 546 accept", "iif \"lo\" accept"):  # fmt: skip
+        assert needed in listing, needed
+    broken = tmp_path / "broken.nft"
+    broken.write_text(conf.read_text().replace("policy drop;", "policy dorp;"))
+    refused = subprocess.run(["unshare", "--net", "nft", "-c", "-f", str(broken)], capture_output=True, text=True,
+                             timeout=60, check=False)  # fmt: skip
+    assert refused.returncode != 0
+
+
+_SSHD = r"""
+mount -t tmpfs tmpfs /run && mkdir -m 0755 /run/sshd
+sshd="$(command -v sshd || echo /usr/sbin/sshd)"
+"$sshd" -t -f "$1" -h "$2" && "$sshd" -T -f "$1" -h "$2" -C "user=kadmin,host=maint,addr=$3"
+"""
+
+
+def _sshd_effective(main: Path, host_key: Path, addr: str) -> dict[str, list[str]]:
+    result = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "bash", "-c", _SSHD, "_", str(main), str(host_key), addr],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    values: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def test_sshd_takes_only_kadmins_keys_from_the_maintenance_networks_even_after_cloud_init(
+    rootfs: Path, tmp_path: Path
+) -> None:
+    """GIVEN Debian's sshd_config including the image's drop-in folder, plus the drop-in cloud-init writes
+    when Imager asks for password logins (50-cloud-init.conf) WHEN sshd tests the configuration THEN it is
+    valid, and the effective settings are keys only, no root, only kadmin and only from KIOSK_SSH_FROM."""
+    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
+        pytest.fail("sshd is missing (scripts/bootstrap.sh installs the openssh-server package)")
+    drop_ins = tmp_path / "sshd_config.d"
+    shutil.copytree(rootfs / "etc/ssh/sshd_config.d", drop_ins)
+    (drop_ins / "50-cloud-init.conf").write_text("PasswordAuthentication yes\n")
+    debian = Path("/etc/ssh/sshd_config")
+    base = debian.read_text() if debian.exists() else "Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n"
+    main = tmp_path / "sshd_config"
+    main.write_text(base.replace("Include /etc/ssh/sshd_config.d/*.conf", f"Include {drop_ins}/*.conf"))
+    assert f"Include {drop_ins}/*.conf" in main.read_text()
+    host_key = tmp_path / "ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    effective = _sshd_effective(main, host_key, "10.20.3.4")
+    assert effective["passwordauthentication"] == ["no"]
+    assert effective["kbdinteractiveauthentication"] == ["no"]
+    assert effective["authenticationmethods"] == ["publickey"]
+    assert effective["permitrootlogin"] == ["no"]
+    assert effective["allowusers"] == ["kadmin@10.20.0.0/16", "kadmin@fd00:20::/64"]
+    assert effective["maxauthtries"] == ["3"]
+    assert effective["x11forwarding"] == ["no"] and effective["allowtcpforwarding"] == ["local"]
+
+
+def test_the_maintenance_account_becomes_root_with_sudo_and_nothing_else_does(rootfs: Path) -> None:
+    """GIVEN kadmin (SSH keys only, password locked) WHEN the image is built THEN a sudoers drop-in that
+    visudo accepts lets exactly kadmin run anything as root without a password, and is 0440."""
+    if shutil.which("visudo") is None and not Path("/usr/sbin/visudo").exists():
+        pytest.fail("visudo is missing (scripts/bootstrap.sh installs the sudo package)")
+    sudoers = rootfs / "etc/sudoers.d/010_kadmin-nopasswd"
+    assert _mode(sudoers) == 0o440
+    rules = [line for line in sudoers.read_text().splitlines() if line and not line.startswith("#")]
+    assert rules == ["kadmin ALL=(ALL:ALL) NOPASSWD: ALL"]
+    visudo = shutil.which("visudo") or "/usr/sbin/visudo"
+    checked = subprocess.run([visudo, "-c", "-f", str(sudoers)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 _VERIFY = r"""
@@ -480,3 +622,106 @@ def test_timesync_folder_on_the_data_partition_is_created_for_the_timesync_user(
     subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", "kiosk-timesync.conf"], check=True)
     made = (root / "data/timesync").stat()
     assert (made.st_uid, made.st_mode & 0o777) == (997, 0o755)
+
+
+@pytest.mark.mosquitto
+def test_a_kiosk_from_the_image_enrols_and_accepts_a_signed_catalog_and_release(
+    rootfs: Path,
+    fleet_broker: FleetBroker,
+    fleet_pki: Pki,
+    central_store: FleetStore,
+    signing_keys: SigningKeys,
+    tmp_path: Path,
+) -> None:
+    """GIVEN the dry-run image (fleet CA root, fleet signing root, release key baked in) WHEN its first boot runs
+    kiosk-data-layout and kiosk-enrol against enrol-serve, and the kiosk agent starts with the configuration
+    enrolment wrote THEN a catalog published with the centre's signing keys is applied, and a release rolled
+    out to it is downloaded over mutual TLS and verified against the image's release key — nothing is copied
+    by hand."""
+    data = tmp_path / "data"
+    layout_env = {**os.environ, "KIOSK_DATA_DIR": str(data), "KIOSK_OWNER": "root",
+                  "KIOSK_FACTORY_DIR": str(rootfs / "opt/madoguchi/releases"),
+                  "KIOSK_FLEET_ROOT_DIR": str(rootfs / "etc/madoguchi/fleet-root")}  # fmt: skip
+    subprocess.run([str(rootfs / "usr/lib/madoguchi/kiosk-data-layout.sh")], env=layout_env, check=True,
+                   capture_output=True, timeout=30)  # fmt: skip
+    device = new_device_id()
+    central_data = tmp_path / "central"
+    if not (fleet_pki.dir / "services" / "enrol-image").is_dir():
+        fleet_pki.issue_service("enrol-image", hosts=["127.0.0.1"])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    url = f"https://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [*command("kiosk-central"), "enrol-serve", "--port", str(port), "--pki-dir", str(fleet_pki.dir),
+         "--data-dir", str(central_data), "--cert-name", "enrol-image", "--broker-url", fleet_broker.url,
+         "--signing-dir", str(signing_keys.dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    ingest = Ingest(central_store, service_broker(fleet_broker, fleet_pki, "svc-ingest"))
+    ingest.start()
+    try:
+        wait_listening(serve, port, "enrol-serve")
+        assert ingest.subscribed.wait(10), fleet_broker.log_text()
+        token_file = tmp_path / "bootfs" / "kiosk" / "enrol.json"
+        subprocess.run(
+            [*command("kiosk-central"), "enrol-token", "--device", device, "--branch", "本庁舎", "--central", url,
+             "--data-dir", str(central_data), "--pki-dir", str(fleet_pki.dir), "--signing-dir", str(signing_keys.dir),
+             "--out", str(token_file)],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        enrol_env = {**layout_env, "KIOSK_TOKEN_FILE": str(token_file), "KIOSK_BIN": str(Path(sys.executable).parent / "kiosk"),
+                     "KIOSK_CA_FILE": str(rootfs / "etc/madoguchi/root.pem")}  # fmt: skip
+        enrolled = subprocess.run([str(rootfs / "usr/lib/madoguchi/kiosk-enrol.sh")], env=enrol_env,
+                                  capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
+
+        config = load_kiosk_config(data / "config" / "kiosk.toml")
+        # The one path outside /data in the enrolled configuration is the image's, here under the dry-run root.
+        assert config.updates.release_keys == Path("/etc/madoguchi/release-keys")
+        config = config.model_copy(update={"updates": config.updates.model_copy(
+            update={"release_keys": rootfs / "etc/madoguchi/release-keys"})})  # fmt: skip
+        agent = FleetAgent(config, SimulatedDeviceHealth(config),
+                           options=AgentOptions(reconnect_min_s=0.2, tick_s=0.05, drain_start_delay=lambda: 0.0))  # fmt: skip
+        idle = threading.Event()  # no resident: the catalog is applied at once
+        idle.set()
+        services = attach_fleet_services(agent, idle=idle.is_set, clock_is_synced=lambda: True)
+        stop = threading.Event()
+        runner = threading.Thread(target=agent.run, args=(stop,))
+        agent.start()
+        runner.start()
+        try:
+            wait_for(agent.connected.is_set, f"{device} connected over mTLS with its enrolled identity")
+            catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+            release = build_release(catalog_body(71), signing_keys.catalog_key())
+            publish_release(catalog_broker, signing_keys, release, [device], central_store)
+            wait_for(lambda: services.catalogs.version() == 71, "the signed catalog applied")
+            idle.clear()  # a resident arrives: the release is fetched and verified, then waits
+
+            work = rootfs.parent
+            wheels = make_wheel(work / "wheels-9.1.0", "9.1.0").parent
+            bundle = tmp_path / "release-9.1.0.tar"
+            build_bundle(wheels, "9.1.0", bundle, app="kioskfake")
+            sign_bundle(bundle, load_private_key(work / "keys" / "release-2026.key"))
+            rollout = ReleaseRollout(central_store, catalog_broker, signing_keys,
+                                     ReleaseFiles(central_data / "releases"))  # fmt: skip
+            rollout.start(bundle, load_public_keys(work / "keys"), url, [device], test_device=device,
+                          percents=(100,))  # fmt: skip
+
+            def acks() -> list[str]:
+                return [a.status for a in central_store.acks(device, "release-9.1.0")]
+
+            wait_for(lambda: "WAITING_IDLE" in acks(), "the release verified, waiting for the resident")
+            assert acks()[:4] == ["QUEUED", "DOWNLOADING", "VERIFIED", "WAITING_IDLE"]
+            assert not [a for a in central_store.alerts(device_id=device) if a.code == "keys_rejected"]
+        finally:
+            stop.set()
+            runner.join()
+            agent.stop()
+            services.releases.wait_idle()
+    finally:
+        ingest.stop()
+        serve.terminate()
+        serve.wait(timeout=10)
+        if serve.stderr:
+            serve.stderr.close()

@@ -1,17 +1,21 @@
-"""The whole system as `kiosk demo` runs it: Mosquitto, the central (fleet, issuance, orders) and a simulated
-kiosk whose autopilot residents play the real screens, headless."""
+"""The whole system as `kiosk demo` runs it: Mosquitto, the central (fleet, issuance, orders, visit queue), a
+simulated kiosk whose autopilot residents play the real screens, headless, and simulated counter staff."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from kiosk_app.demo import DemoStack
+from central_broker.queue import EventKind, QueueEvent
+from central_broker.queue_link.simulated_staff import STAFF_PREFIX
+from kiosk_app.demo import DEMO_DEVICE_ID, DemoStack
 from kiosk_app.demo_summary import demo_summary
 
 pytestmark = [pytest.mark.slow]
@@ -57,6 +61,47 @@ def test_autopilot_residents_take_a_certificate_and_pay_an_order_with_a_screensh
     assert {"pin_entry", "name_confirm", "choose_type", "fee_summary", "take_certificate", "rating"} <= names
 
 
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def test_simulated_staff_serve_kiosk_numbers_so_the_board_and_status_page_move(tmp_path: Path) -> None:
+    """GIVEN the demo stack with autopilot residents WHEN it runs THEN the kiosk took numbers through queue.take,
+    the simulated staff called and finished visits, the printed board URL answers with a called number on it,
+    and the printed status URL of the first ticket answers."""
+    stack = DemoStack(tmp_path / "demo", kiosk_mode="autopilot", residents=9)
+    try:
+        stack.start(online_timeout=20)
+        assert stack.queue.board_url and stack.queue.status_url and stack.queue.queue and stack.queue.branch
+        queue, branch = stack.queue.queue, stack.queue.branch
+        events: list[QueueEvent] = []
+        on_board = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            events = queue.events(branch)
+            if on_board is None:
+                status, html = _get(stack.queue.board_url)
+                assert status == 200
+                shown = re.search(r'id="now-number">([A-Z]-[0-9]+)<', html)
+                on_board = shown.group(1) if shown else None
+            done = [e for e in events if e.kind is EventKind.DONE and e.actor.startswith(STAFF_PREFIX)]
+            from_kiosk = [e for e in events if e.kind is EventKind.ISSUED and e.actor == DEMO_DEVICE_ID]
+            if done and from_kiosk and on_board:
+                break
+            stack.check_children()
+            time.sleep(0.3)
+        status, page = _get(stack.queue.status_url)
+    finally:
+        stack.stop()
+    kinds = {e.kind for e in events if e.actor.startswith(STAFF_PREFIX)}
+    assert {EventKind.CALLED, EventKind.STARTED, EventKind.DONE} <= kinds, events
+    assert any(e.kind is EventKind.ISSUED and e.actor == DEMO_DEVICE_ID for e in events), events
+    assert on_board in {e.number for e in events if e.kind is EventKind.CALLED}
+    assert status == 200 and "<html" in page.lower()
+    assert any(p.suffix == ".png" for p in (stack.kiosk_dir / "printed" / "receipts").iterdir())
+
+
 def test_demo_headless_for_seconds_prints_a_json_summary(tmp_path: Path) -> None:
     """GIVEN `kiosk demo --headless --for 20 --json` WHEN it ends THEN its last line says the kiosk was online,
     residents completed sessions, certificates were issued and verified, payments approved, statistics ingested,
@@ -69,9 +114,11 @@ def test_demo_headless_for_seconds_prints_a_json_summary(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-3000:]
     ready, final = (json.loads(line) for line in done.stdout.splitlines()[-2:])
     assert ready["event"] == "ready" and ready["kiosk_mode"] == "autopilot"
+    assert "/board/" in ready["board_url"] and "?key=" in ready["board_url"] and "/q/" in ready["status_url"]
     assert final["event"] == "stopped" and final["kiosks_online"] == 1
     assert final["sessions_completed"] >= 2 and final["statistics_ingested"] >= final["sessions_completed"]
     certs = final["certificates"]
     assert certs["issued"] >= 1 and certs["verified"] == certs["printed_files"] >= 1
     assert final["payments"]["approved"] >= final["sessions_completed"]
     assert (final["kiosk_status"], final["offline_reason"]) == ("offline", "shutdown")
+    assert final["queue"]["issued"] >= 2 and final["queue"]["called"] >= 1

@@ -21,7 +21,7 @@ from central_broker.web import WebContext, create_app
 from central_broker.web.context import _templates
 from central_broker.web.control_pages import _QUESTIONS, COMMAND_LABELS
 from central_broker.web.fleet_actions import NO_CATALOG_KEY, NO_SIGNING_KEYS
-from central_broker.web.fleet_view import _COMPONENTS, PRINTER_NOTES
+from central_broker.web.fleet_view import _COMPONENTS, ALERT_TEXTS, PRINTER_NOTES
 from madoguchi.contracts.messages import (
     ComponentStatus,
     Severity,
@@ -101,7 +101,7 @@ def _used_msgids() -> set[str]:
             m.encode().decode("unicode_escape") if "\\" in m else m for m in _MSGID.findall(path.read_text())
         }
     used |= set(COMMAND_LABELS.values()) | {label for _key, label in _COMPONENTS} | set(_QUESTIONS.values())
-    used |= {*PRINTER_NOTES, NO_SIGNING_KEYS, NO_CATALOG_KEY}
+    used |= {*PRINTER_NOTES, *ALERT_TEXTS.values(), NO_SIGNING_KEYS, NO_CATALOG_KEY}
     for values in (Role, DeviceStatus, ComponentStatus, Severity, OrderStatus):
         used |= {str(v.value) for v in values}
     used |= {"certificate_session", "register_session", "pending", "current", "failed", "running", "halted"}

@@ -17,21 +17,29 @@ import logging
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from madoguchi.contracts.base import ContractError
 from madoguchi.contracts.signed import Envelope, KeysDocument, PayloadType, PublicKeyEntry, key_id, sign
 from madoguchi.errors import UserError
-from provisioning.updates.keys import generate_key, load_private_key
+from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 
-__all__ = ["KEYS_LIFETIME_S", "KEYS_RENEW_S", "SigningKeys"]
+__all__ = ["KEYS_LIFETIME_S", "KEYS_RENEW_S", "SigningKeys", "fleet_root_keys"]
 
 _logger = logging.getLogger(__name__)
 
 KEYS_LIFETIME_S = 365 * 86_400
 KEYS_RENEW_S = 30 * 86_400  # a published fleet/keys this close to expiry is signed again
 _ROLES = ("catalog", "cmd", "control")
+
+
+def fleet_root_keys(directory: Path) -> dict[str, Ed25519PublicKey]:
+    """The fleet root public key of the signing-key folder (`root.pub`) by key id; empty without one."""
+    path = directory / "root.pub"
+    if not path.is_file():
+        return {}
+    return load_public_keys(path)
 
 
 class SigningKeys:
@@ -57,7 +65,7 @@ class SigningKeys:
 
     @property
     def root_public(self) -> Path:
-        """The root public key file to install on kiosks (`<data_dir>/trust/root.pub`)."""
+        """The root public key file kiosks trust (image: KIOSK_FLEET_ROOT_KEYS; else handed out at enrolment)."""
         return self.dir / "root.pub"
 
     def catalog_key(self) -> Ed25519PrivateKey:

@@ -182,11 +182,24 @@ def _revoke(args: argparse.Namespace) -> int:
     emit(
         {"name": args.device, "revoked": serials, "crl": str(pki.dir / DEVICE / "crl.pem")},
         args.json,
-        f"revoked {len(serials)} certificate(s) of {args.device}; CRL rewritten. Now run "
-        f"`kiosk-central broker revoke {args.device} --out <broker dir> --pki {pki.dir} --pid <mosquitto pid>` "
-        "(deny block + CRL + SIGHUP) so the broker refuses it at once.",
+        f"revoked {len(serials)} certificate(s) of {args.device}; CRL rewritten. "
+        + _next_step(args, pki.dir),
     )
     return 0
+
+
+def _next_step(args: argparse.Namespace, pki_dir: Path) -> str:
+    """What the operator runs next: a replaced unit needs the CRL only (a deny block would refuse its replacement)."""
+    if args.reason == "replaced" and not args.service:
+        return (
+            f"Now run `kiosk-central ca crl --broker-dir <broker dir> --dir {pki_dir}` and `systemctl reload mosquitto`"
+            " so the broker refuses the old certificate; do not run `broker revoke`: its deny block names the"
+            " device id and would lock out the replacement too."
+        )
+    return (
+        f"Now run `kiosk-central broker revoke {args.device} --out <broker dir> --pki {pki_dir} --pid <mosquitto pid>` "
+        "(deny block + CRL + SIGHUP) so the broker refuses it at once."
+    )
 
 
 def _crl(args: argparse.Namespace) -> int:

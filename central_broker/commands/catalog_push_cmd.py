@@ -41,8 +41,9 @@ def add_keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "keys",
         help="create the fleet signing keys (root + catalog) if missing and show where they are",
-        description="Create root.key/.pub and catalog.key/.pub in DIR (kept if present). Install root.pub on "
-        "every kiosk as <data_dir>/trust/root/root.pub; keep root.key offline after the first publish.",
+        description="Create root.key/.pub and catalog.key/.pub in DIR (kept if present). Put root.pub "
+        "into the kiosk image (KIOSK_FLEET_ROOT_KEYS), or let enrol-serve hand it to enrolling kiosks (--signing-dir DIR);"
+        " keep root.key offline after the first publish.",
     )
     parser.add_argument(
         "--dir", type=Path, required=True, help="folder for the keys, e.g. /var/lib/madoguchi/signing"
@@ -61,7 +62,8 @@ def _keys(args: argparse.Namespace) -> int:
     emit(
         data,
         args.json,
-        f"signing keys in {args.dir}; install {keys.root_public} on kiosks as trust/root/root.pub",
+        f"signing keys in {args.dir}; build the kiosk image with {keys.root_public} in KIOSK_FLEET_ROOT_KEYS,"
+        f" or run enrol-serve with --signing-dir {args.dir} so enrolling kiosks receive it",
     )
     return 0
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from central_broker.catalog_push.signing import fleet_root_keys
 from central_broker.commands.ca_cmd import default_pki_dir
 from central_broker.enrolment import BranchDefaults, EnrolmentService, TokenStore, parse_duration
 from central_broker.enrolment.limits import ServeLimits
@@ -18,6 +22,8 @@ from madoguchi.cli import add_json_flag, emit
 from madoguchi.errors import UserError
 
 __all__ = ["default_data_dir", "register"]
+
+_logger = logging.getLogger(__name__)
 
 
 def default_data_dir() -> Path:
@@ -48,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="central data folder (default $MADOGUCHI_DATA_DIR or /var/lib/madoguchi)",
     )
     token.add_argument("--pki-dir", type=Path, help="PKI folder, for the root fingerprint in enrol.json")
+    _add_signing_flag(token, "its root key id goes into enrol.json, so the kiosk takes no other fleet root")
     add_json_flag(token)
     token.set_defaults(func=_token)
 
@@ -71,8 +78,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument(
         "--pki-dir", type=Path, help="PKI folder (default $MADOGUCHI_PKI_DIR or /var/lib/madoguchi/pki)"
     )
+    _add_signing_flag(serve, "enrolling kiosks receive its root.pub, the key their signed catalogs, commands"
+                      " and releases are checked under")  # fmt: skip
     _add_limit_flags(serve)
     serve.set_defaults(func=_serve)
+
+
+def _add_signing_flag(parser: argparse.ArgumentParser, purpose: str) -> None:
+    parser.add_argument(
+        "--signing-dir",
+        type=Path,
+        help=f"fleet signing-key folder of `kiosk-central catalog keys` (default <data dir>/signing, as in"
+        f" central.toml); {purpose}",
+    )
+
+
+def _fleet_roots(args: argparse.Namespace) -> dict[str, Ed25519PublicKey]:
+    folder = args.signing_dir or (args.data_dir or default_data_dir()) / "signing"
+    if args.signing_dir is not None and not (folder / "root.pub").is_file():
+        raise UserError(
+            f"no fleet root key {folder / 'root.pub'}",
+            f"create the signing keys with `kiosk-central catalog keys --dir {folder}` or pass the right --signing-dir",
+        )
+    return fleet_root_keys(folder)
 
 
 def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
@@ -126,6 +154,9 @@ def _token(args: argparse.Namespace) -> int:
     pki_dir = args.pki_dir or default_pki_dir()
     if (pki_dir / "pki.json").is_file():
         enrol_json["ca_fingerprint"] = fingerprint(Pki(pki_dir).root)
+    roots = _fleet_roots(args)
+    if roots:
+        enrol_json["fleet_root_id"] = min(roots)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -154,7 +185,14 @@ def _serve(args: argparse.Namespace) -> int:
         )
     data_dir = args.data_dir or default_data_dir()
     store = TokenStore(data_dir / "enrolment.db")
-    service = EnrolmentService(pki, store, BranchDefaults(broker_url=args.broker_url))
+    roots = _fleet_roots(args)
+    if not roots:
+        _logger.warning(
+            "no fleet signing root in %s: kiosks enrolled now trust only a root their image brought"
+            " (create it with `kiosk-central catalog keys`, or pass --signing-dir)",
+            args.signing_dir or data_dir / "signing",
+        )
+    service = EnrolmentService(pki, store, BranchDefaults(broker_url=args.broker_url), fleet_roots=roots)
     releases = ReleaseFiles(data_dir / "releases")
     limits = ServeLimits(
         header_timeout_s=args.header_timeout,

@@ -1,10 +1,10 @@
-"""`kiosk-central serve`: run the central services in the foreground (ingest, web, RPC, issuance).
+"""`kiosk-central serve`: run the central services in the foreground (ingest, web, RPC, issuance, queue).
 
 Each function connects with its own broker identity (`CentralConfig.broker_for`): the ingest as
-svc-ingest, the RPC service (payment orders, issuance) as svc-rpc, and the re-signing loop, the
-rollout watch and the web's fleet actions as svc-catalog; the service listener's ACL gives each
-only its own rights (contract §6). Before anything connects, `check_identities` refuses a service
-certificate that belongs to another function.
+svc-ingest, the RPC service (payment orders, issuance, visit numbers) as svc-rpc, and the re-signing
+loop, the rollout watch, the queue's congestion lamps and the web's fleet actions as svc-catalog; the
+service listener's ACL gives each only its own rights (contract §6). Before anything connects,
+`check_identities` refuses a service certificate that belongs to another function.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from central_broker.catalog_push.retained import RetainedKeeper
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
 from central_broker.issuance.hosting import IssuanceHost
+from central_broker.queue_link import QueueHost
 from central_broker.rollout.runner import Rollout
 from central_broker.rollout.watch import RolloutWatch
 from central_broker.store import FleetStore, open_store
@@ -45,12 +46,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add `serve`."""
     serve = subparsers.add_parser(
         "serve",
-        help="run the central services (ingest, web dashboard, payment and issuance RPC) until Ctrl-C or SIGTERM",
+        help="run the central services (ingest, web dashboard, payment, issuance and queue RPC) until Ctrl-C or SIGTERM",
         description=(
             "Run the central services in the foreground: the ingest reads every kiosk's state, health, "
             "statistics, events and alerts into the central store; the web dashboard (operators, "
             "counter staff, auditors); one RPC service for the payment orders of semi-self registers "
-            "and, when [issuance] is configured, certificate issuance; hourly re-signing of retained "
+            "and, when [issuance] is configured, certificate issuance; visit numbers (queue.take, "
+            "[queue]) with the congestion lamps on every kiosk's down/queue; hourly re-signing of retained "
             "catalog documents when [web] signing_keys_dir is set. "
             "Use --config FILE, or --broker URL --data-dir DIR for a local set-up (SQLite in DIR)."
         ),
@@ -148,16 +150,23 @@ def _serve(args: argparse.Namespace) -> int:
     ingest.start()  # first: kiosks are seen online while issuance (registry, renderers) gets ready
     try:
         issuance = IssuanceHost.from_config(config, store)
+        queue = QueueHost.from_config(config, store, publish="catalog" in identities, web_port=args.web_port)
     except BaseException:
         ingest.stop()
         store.close()
         raise
+    if queue is not None and queue.publisher is None:
+        _logger.warning(
+            "no catalog identity ([broker.identities.catalog]): the queue's congestion lamps are not published"
+        )
+    handlers = {**(issuance.handlers if issuance else {}), **(queue.handlers if queue else {})}
     services = CentralServices(
         config,
         store,
-        rpc_handlers=None if issuance is None else issuance.handlers,
+        rpc_handlers=handlers or None,
         web_port=args.web_port,
         rpc_extra=None if issuance is None else issuance.control,
+        queue=queue.queue if queue is not None else None,
     )
     refresher = _refresher(config, store)
     watch = _rollout_watch(config, store)
@@ -172,6 +181,8 @@ def _serve(args: argparse.Namespace) -> int:
             services.start()
             if issuance is not None:
                 issuance.start()
+            if queue is not None:
+                queue.start()  # lamps on every kiosk's down/queue (svc-catalog)
             if refresher is not None:
                 refresher.start()
             if watch is not None:
@@ -195,6 +206,8 @@ def _serve(args: argparse.Namespace) -> int:
         if watch is not None:
             watch.stop()
         services.stop()
+        if queue is not None:
+            queue.stop()
         if issuance is not None:
             issuance.stop()
         ingest.stop()

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from central_broker.enrolment.branch_config import BranchDefaults, kiosk_toml
 from central_broker.enrolment.tokens import EnrolmentRefused, TokenRecord, TokenStore
@@ -34,11 +36,13 @@ class EnrolmentService:
         tokens: TokenStore,
         defaults: BranchDefaults,
         clock: Callable[[], float] = time.time,
+        fleet_roots: dict[str, Ed25519PublicKey] | None = None,
     ) -> None:
         self.pki = pki
         self.tokens = tokens
         self.defaults = defaults
         self.clock = clock
+        self.fleet_roots = dict(fleet_roots or {})
 
     def enrol(self, request: EnrolRequest) -> EnrolResponse:
         """First enrolment with a one-time token or pairing code.
@@ -51,6 +55,7 @@ class EnrolmentService:
         self._check_clock(request.device_time, now)
         if (request.token is None) == (request.pairing_code is None):
             raise EnrolmentRefused(RefusalCode.BAD_REQUEST, "send exactly one of token or pairing_code")
+        self._check_fleet_root(request.fleet_root_ids)
         csr = self._csr(request.csr_pem, request.device_id)
         secret = request.token or request.pairing_code or ""
 
@@ -62,7 +67,25 @@ class EnrolmentService:
         )
         _logger.info("enrolled %s (branch %s)", request.device_id, branch)
         config = kiosk_toml(request.device_id, branch, request.data_dir, self.defaults)
-        return self._response(request.device_id, issued, branch, config)
+        roots = [
+            key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+            for key in self.fleet_roots.values()
+        ]
+        return self._response(request.device_id, issued, branch, config).model_copy(
+            update={"fleet_root_keys": roots}
+        )
+
+    def _check_fleet_root(self, trusted: list[str]) -> None:
+        """Refuse (before the token is spent) a device that trusts fleet roots this central does not sign under."""
+        if not trusted or not self.fleet_roots or set(trusted) & set(self.fleet_roots):
+            return
+        raise EnrolmentRefused(
+            RefusalCode.FLEET_ROOT_MISMATCH,
+            f"this kiosk trusts the fleet signing root {', '.join(sorted(trusted))}; this central signs under"
+            f" {', '.join(sorted(self.fleet_roots))}",
+            "enrol it with the central its image (KIOSK_FLEET_ROOT_KEYS) and enrol.json were made for, or build"
+            " the image with this central's <signing dir>/root.pub; the token is still unused",
+        )
 
     def renew(self, client_cert_pem: str | None, request: RenewRequest) -> EnrolResponse:
         """Renewal: the TLS client certificate (already chain-verified by TLS) must be a current device cert."""

@@ -4,8 +4,9 @@ Each takes the device's `kiosk_state` row, the message and the central time, and
 happened plus the column changes to write (empty when nothing changes):
 
 - a birth counts if its epoch is above every epoch seen (latest birth, accepted offline), or
-  repeats the current online epoch; a lower epoch with a newer device clock means the kiosk's
-  data folder was reset and is accepted with a warning; anything else is an old birth;
+  repeats the current online epoch; a lower epoch, or the same epoch from another boot id, with a
+  newer device clock means the kiosk's data folder was reset (or the unit replaced) and is accepted
+  with a warning; anything else is an old birth;
 - an offline counts if its epoch is at least the latest birth's, else it is a stale will;
 - health refreshes `last_seen` and versions, and brings a kiosk back online when it comes from a
   connection newer than the one declared dead (a birth missed, e.g. across a broker restart);
@@ -52,13 +53,17 @@ def apply_birth(row: Row[Any], msg: StateMessage, now: int) -> tuple[Outcome, di
     latest = -1 if row.epoch is None else row.epoch
     known = max(latest, -1 if row.offline_epoch is None else row.offline_epoch)
     duplicate = msg.epoch == latest and row.status == DeviceStatus.ONLINE.value
-    reset = msg.epoch < known and row.last_state_ts is not None and msg.ts > row.last_state_ts
+    # A lower epoch, or the same epoch from another boot (a replacement unit whose first connection numbers
+    # like the failed unit's last), with a newer device clock: the data folder is new, not an old birth.
+    restarted = msg.epoch < known or (msg.epoch == known and msg.boot_id != row.boot_id and not duplicate)
+    reset = restarted and row.last_state_ts is not None and msg.ts > row.last_state_ts
     if not (msg.epoch > known or duplicate or reset):
         _logger.info("%s: ignored birth with epoch %d (latest %d)", row.device_id, msg.epoch, known)
         return Outcome.OLD_BIRTH_IGNORED, {}
     if reset:
         _logger.warning(
-            "%s: epoch went back from %d to %d with a newer clock; the kiosk's data folder was reset",
+            "%s: epoch went back from %d to %d (or a new boot reused it) with a newer clock; the kiosk's data"
+            " folder was reset",
             row.device_id,
             known,
             msg.epoch,

@@ -5,6 +5,7 @@ state whose epoch is at least the latest birth's). An offline older than the lat
 stale will from an earlier connection and is ignored. `mark_revoked` (from `broker revoke`) sets
 REVOKED at once, whatever the presence was; state and health messages never change it again. The
 rules are in `presence`; this module applies them in one transaction per message and answers queries.
+A health saying `clock_synced: false` raises the centre's own `clock-unsynced` alert (`clock_alert`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from central_broker.store.clock_alert import apply_clock_alert
 from central_broker.store.diagnostics import DiagnosticsStore
 from central_broker.store.engine import create_store_engine, sqlite_path
 from central_broker.store.fleet_documents import FleetDocumentStore
@@ -142,7 +144,7 @@ class FleetStore(
         return outcome
 
     def record_health(self, device_id: str, message: HealthMessage) -> Outcome:
-        """Store the latest health and refresh presence; returns what it did."""
+        """Store the latest health, refresh presence and the `clock-unsynced` alert; returns what it did."""
         now = self.now_ms()
         with self.engine.begin() as conn:
             row = self._lock_row(conn, device_id, now)
@@ -156,6 +158,8 @@ class FleetStore(
                 self._event(
                     conn, device_id, now, message.ts, outcome.value, message.epoch, "revived by health"
                 )
+            if outcome in (Outcome.ONLINE, Outcome.HEALTH):
+                apply_clock_alert(conn, device_id, message, now)  # `clock-unsynced` follows `clock_synced`
         _logger.debug("%s: health epoch=%d → %s", device_id, message.epoch, outcome)
         return outcome
 

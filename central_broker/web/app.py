@@ -26,6 +26,10 @@ from central_broker.web.i18n import LanguageMiddleware
 from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_pages import router as kpi_router
 from central_broker.web.order_pages import router as order_router
+from central_broker.web.queue_board_pages import router as queue_board_router
+from central_broker.web.queue_counter_pages import router as queue_counter_router
+from central_broker.web.queue_kpi_pages import router as queue_kpi_router
+from central_broker.web.queue_status_pages import router as queue_status_router
 from central_broker.web.security import Forbidden, LoginRequired, SecurityHeaders
 from central_broker.web.staff_call_pages import router as staff_call_router
 from central_broker.web.verify_pages import router as verify_router
@@ -53,6 +57,10 @@ def create_app(ctx: WebContext) -> FastAPI:
         staff_call_router,
         events_router,
         verify_router,
+        queue_counter_router,
+        queue_board_router,
+        queue_status_router,
+        queue_kpi_router,
     )
     for make_router in routers:
         app.include_router(make_router())

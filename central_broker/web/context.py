@@ -17,10 +17,12 @@ from starlette.responses import Response
 from central_broker.accounts import AccountStore, Role, WebSession
 from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
+from central_broker.queue import QueueService
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
+from central_broker.web.fleet_view import alert_text
 from central_broker.web.i18n import LANGUAGE_NAMES, current_language, gettext_, install_gettext
-from central_broker.web.ratelimit import LoginGate, VerifyGate
+from central_broker.web.ratelimit import LoginGate, StatusGate, VerifyGate
 from central_broker.web.security import SESSION_COOKIE
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import local_time
@@ -57,6 +59,7 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(folder))
     templates.env.filters["time"] = time_text
     templates.env.filters["yen"] = yen
+    templates.env.filters["alert_text"] = alert_text
     templates.env.globals["Role"] = Role
     install_gettext(templates.env)  # `_()`, `ngettext()` and `{% trans %}` in the request's language
     return templates
@@ -79,6 +82,10 @@ class WebContext:
     online_check: OnlineCheck | None = None  # the public certificate check (None: no issuance here)
     verify_gate: VerifyGate | None = None  # its rate limits (made on the context's clock when None)
     login_gate: LoginGate | None = None  # sign-in throttling per client (made on the clock when None)
+    queue: QueueService | None = None  # the visit queue (None: its pages answer 503)
+    board_secret: bytes | None = None  # derives the display boards' keys (None: boards need a sign-in)
+    queue_branches: tuple[str, ...] = ()  # branches offered on the counter page (empty: the fleet's)
+    status_gate: StatusGate | None = None  # rate limits of the resident status page (made when None)
     templates: Jinja2Templates = field(default_factory=_templates)
     cache: dict[str, Any] = field(default_factory=dict)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -88,6 +95,8 @@ class WebContext:
             self.verify_gate = VerifyGate(self.clock)
         if self.login_gate is None:
             self.login_gate = LoginGate(self.clock)
+        if self.status_gate is None:
+            self.status_gate = StatusGate(self.clock)
 
     def now_ms(self) -> int:
         """Central time in epoch ms."""

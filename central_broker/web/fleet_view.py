@@ -13,17 +13,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from central_broker.store import DeviceRecord, DeviceStatus
+from central_broker.store.clock_alert import CLOCK_ALERT_CODE
 from central_broker.store.telemetry_models import AlertRecord
 from central_broker.web.i18n import gettext_
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.messages import ComponentHealth, ComponentStatus, HealthMessage, PrinterHealth
 
 __all__ = [
+    "ALERT_TEXTS",
     "PRINTER_NOTES",
     "BranchSummary",
     "ComponentView",
     "DeviceRow",
     "FleetView",
+    "alert_text",
     "branch_code",
     "build_fleet_view",
     "components_of",
@@ -44,6 +47,16 @@ _COMPONENTS = (
 _PAPER_NOTES = {"out": "paper out", "near-end": "paper near-end"}
 _COVER_OPEN = "cover open"
 PRINTER_NOTES = (*_PAPER_NOTES.values(), _COVER_OPEN)
+# What an alert code means, for alerts whose code alone says too little (msgids of the web catalog).
+ALERT_TEXTS = {
+    CLOCK_ALERT_CODE: "Clock not synchronised: the kiosk runs on its saved clock until NTP answers",
+}
+
+
+def alert_text(code: str) -> str:
+    """The meaning of alert `code` in the request's language ("" for a code the page does not explain)."""
+    text = ALERT_TEXTS.get(code)
+    return gettext_(text) if text else ""
 
 
 @dataclass(frozen=True)

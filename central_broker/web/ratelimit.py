@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Backoff", "BackoffPolicy", "Limit", "LoginGate", "RateLimiter", "VerifyGate"]
+__all__ = ["Backoff", "BackoffPolicy", "Limit", "LoginGate", "RateLimiter", "StatusGate", "VerifyGate"]
 
 _logger = logging.getLogger(__name__)
 
@@ -176,3 +176,23 @@ class LoginGate:
     def succeeded(self, client: str) -> None:
         """A right password from `client` ends its back-off."""
         self._backoff.succeeded(client)
+
+
+@dataclass
+class StatusGate:
+    """The resident status page's limits (`/q/<token>`): per client address (page loads and live-update
+    connections alike) and for the whole service. Tokens are 192 random bits, so this is about load, not
+    guessing; phones behind one carrier NAT share an address, hence a generous per-client window."""
+
+    clock: Callable[[], float] = time.time
+    client: Limit = Limit(30, 60)
+    overall: Limit = Limit(6000, 60)
+    _limiters: dict[str, RateLimiter] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("overall", "client"):
+            self._limiters[name] = RateLimiter(getattr(self, name), self.clock)
+
+    def wait_s(self, client: str) -> float:
+        """0 (and counted) when `client` may load the page now, else the seconds to wait."""
+        return self._limiters["overall"].wait_s("all") or self._limiters["client"].wait_s(client)

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 
 from central_broker.orders.rpc import payment_handlers
+from central_broker.queue import QueueService
 from central_broker.rpc_server import RpcHandler, RpcServer, Subscriber
 from central_broker.store import FleetStore
 from central_broker.web.app import create_app
@@ -41,6 +42,7 @@ class CentralServices:
         rpc_handlers: further RPC methods to serve on the same RPC server.
         rpc_extra: topic filter → handler for further subscriptions of the RPC client (e.g. fleet/control).
         web_port: overrides `[web] port` (`kiosk-central serve --web-port`).
+        queue: the visit queue the counter, board, status and KPI pages work on (None: they answer 503).
     """
 
     def __init__(
@@ -51,11 +53,12 @@ class CentralServices:
         *,
         web_port: int | None = None,
         rpc_extra: Mapping[str, Subscriber] | None = None,
+        queue: QueueService | None = None,
     ) -> None:
         if web_port is not None:
             config = config.model_copy(update={"web": config.web.model_copy(update={"port": web_port})})
         self.config = config
-        self.ctx = open_web_context(config, store)
+        self.ctx = open_web_context(config, store, queue=queue)
         self.handlers = {**payment_handlers(self.ctx.orders), **(rpc_handlers or {})}
         self.rpc_extra = dict(rpc_extra or {})
         self.rpc: RpcServer | None = None

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from central_broker.accounts import AccountStore
 from central_broker.issuance.hosting import issuance_dir
 from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
 from central_broker.pki.crl_status import CrlWatch
+from central_broker.queue import QueueService
 from central_broker.store import FleetStore, open_store
 from central_broker.web.context import WebContext
 from central_broker.web.fleet_actions import FleetActions
+from central_broker.web.queue_common import load_board_secret
 from madoguchi.config.central import CentralConfig
 from madoguchi.contracts.catalog import Catalog, load_catalog, load_sample_catalog
 
-__all__ = ["catalog_of", "open_accounts", "open_orders", "open_web_context"]
+__all__ = ["board_secret_file", "catalog_of", "open_accounts", "open_orders", "open_web_context"]
+
+
+def board_secret_file(config: CentralConfig) -> Path:
+    """Where the display boards' secret lives: `<data_dir>/web/board.key` (created at first use)."""
+    return config.central.data_dir / "web" / "board.key"
 
 
 def catalog_of(config: CentralConfig) -> Catalog:
@@ -48,10 +56,15 @@ def open_orders(store: FleetStore, catalog: Catalog, clock: Callable[[], float] 
 
 
 def open_web_context(
-    config: CentralConfig, store: FleetStore | None = None, clock: Callable[[], float] = time.time
+    config: CentralConfig,
+    store: FleetStore | None = None,
+    clock: Callable[[], float] = time.time,
+    *,
+    queue: QueueService | None = None,
 ) -> WebContext:
-    """The web context: stores on the central database, the catalog, cookie settings, and the public
-    certificate check on the issuance store when `[issuance]` is configured."""
+    """The web context: stores on the central database, the catalog, cookie settings, the public
+    certificate check on the issuance store when `[issuance]` is configured, and the visit-queue pages
+    on `queue` (with the display boards' secret from `board_secret_file`) when one is given."""
     fleet = store or open_store(
         config.central.store_url, stale_after_s=config.fleet.stale_after_s, clock=clock
     )
@@ -70,4 +83,7 @@ def open_web_context(
         online_check=(
             None if config.issuance is None else OnlineCheck.open(config.issuance, issuance_dir(config))
         ),
+        queue=queue,
+        board_secret=None if queue is None else load_board_secret(board_secret_file(config)),
+        queue_branches=tuple(config.queue.branches),
     )

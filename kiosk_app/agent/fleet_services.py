@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from kiosk_app.agent.catalog_install import CatalogInstall
 from kiosk_app.agent.catalog_update import CatalogUpdater
@@ -28,17 +27,12 @@ from kiosk_app.agent.release_fetch import tls_context
 from kiosk_app.agent.release_update import ReleaseUpdater
 from kiosk_app.agent.remote_commands import CommandRunner, Operation
 from kiosk_app.agent.system import clock_synced
-from kiosk_app.agent.trust import TrustStore, load_root_keys
+from kiosk_app.agent.trust import TrustStore, load_root_keys, root_keys_dir
 from madoguchi.contracts.signed import CommandDocument, CommandOp
 
 __all__ = ["FleetServices", "attach_fleet_services", "root_keys_dir"]
 
 _logger = logging.getLogger(__name__)
-
-
-def root_keys_dir(data_dir: Path) -> Path:
-    """Where the image (or provisioning) installs the fleet root public key(s)."""
-    return data_dir / "trust" / "root"
 
 
 @dataclass(frozen=True)

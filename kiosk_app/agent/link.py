@@ -3,8 +3,8 @@
 Before every CONNECT the epoch is bumped on disk and the will (`up/state` offline, retained,
 QoS 1, reason "lwt") is set with it; every `on_connect` subscribes `down/#`, then publishes the
 retained birth and `up/reported`. Health goes out after each birth, every `health.interval_s`
-and whenever a component's status changes. `stop()` publishes the retained "shutdown" state,
-waits (bounded) for its PUBACK and disconnects, which discards the will.
+and whenever a component's status or the clock's NTP synchronisation changes. `stop()` publishes
+the retained "shutdown" state, waits (bounded) for its PUBACK and disconnects, which discards the will.
 
 Statistics, events and alerts go through `Telemetry` (outbox, sender); other downlink topics
 (catalog, commands, kill switch) go to handlers added with `add_downlink()`. On every connect
@@ -67,6 +67,8 @@ class FleetAgent(AgentHooks):
         catalog_ver: the installed catalog version (None before one is installed).
         outbox_depth: rows waiting in the statistics outbox (default: this agent's outbox).
         monotonic: monotonic seconds for the outbox sender (tests move it).
+        clock_is_synced: whether NTP has synchronised the clock (default: systemd-timesyncd's flag file);
+            sent as `clock_synced` in health, at once when it changes, and shown on the kiosk's home screen.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class FleetAgent(AgentHooks):
         catalog_ver: Callable[[], int | None] = lambda: None,
         outbox_depth: Callable[[], int] | None = None,
         monotonic: Clock = time.monotonic,
+        clock_is_synced: Callable[[], bool] = clock_synced,
     ) -> None:
         self.config = config
         self.device_id = config.device_id
@@ -90,6 +93,8 @@ class FleetAgent(AgentHooks):
         self._clock = clock
         self._app_ver = app_ver
         self._catalog_ver = catalog_ver
+        self.clock_is_synced = clock_is_synced
+        self._last_synced: bool | None = None
         self._control_ver: Callable[[], int | None] = lambda: None
         outbox = Outbox(
             config.kiosk.data_dir / "agent" / "outbox.db",
@@ -268,7 +273,7 @@ class FleetAgent(AgentHooks):
             system=read_system_metrics(self.config.kiosk.data_dir),
             devices=devices if devices is not None else self._devices.device_health(),
             outbox_depth=self._outbox_depth(),
-            clock_synced=clock_synced(),
+            clock_synced=self.clock_is_synced(),
         ).model_copy(update={"maintenance": self.maintenance.is_set()})
 
     @property
@@ -304,14 +309,17 @@ class FleetAgent(AgentHooks):
                 self._last_health_at = time.monotonic()
             return
         devices = self._devices.device_health()
+        synced = self.clock_is_synced()
         interval = self.config.health.interval_s
         due = self._health_due.is_set() or time.monotonic() - self._last_health_at >= interval
-        if due or devices != self._last_devices:
+        if due or devices != self._last_devices or synced != self._last_synced:
             self._health_due.clear()
-            info = self._client.publish(up(self.device_id, Up.HEALTH), self.health(devices).to_bytes(), qos=0)
+            health = self.health(devices).model_copy(update={"clock_synced": synced})
+            info = self._client.publish(up(self.device_id, Up.HEALTH), health.to_bytes(), qos=0)
             if info.rc == mqtt.MQTT_ERR_SUCCESS:
                 self._last_health_at = time.monotonic()
                 self._last_devices = devices
+                self._last_synced = synced
 
     def run(self, stop: threading.Event, on_tick: Callable[[], None] | None = None) -> None:
         """Tick until `stop` is set (the caller then calls `stop()`); `on_tick` runs after each tick."""

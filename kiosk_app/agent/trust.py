@@ -1,6 +1,7 @@
 """Which keys the kiosk trusts for fleet documents (contract §5).
 
-The root public key(s) come with the image (`<data_dir>/trust/root/*.pub`, PEM). The root signs
+The root public key(s) come with the image (`/etc/madoguchi/fleet-root`, copied to
+`<data_dir>/trust/root/*.pub` at boot) or, for an image built without one, with the enrolment answer. The root signs
 `fleet/keys`, which lists the online keys and their roles (`catalog`, `cmd`, `control`). A keys
 document is accepted only with a valid root signature, a version above the stored one and (once
 the clock is synced) not expired; the last accepted one is kept on disk so a restarted kiosk
@@ -23,9 +24,15 @@ from madoguchi.contracts.signed import Envelope, KeysDocument, PayloadType, key_
 from madoguchi.errors import UserError
 from provisioning.updates.keys import load_public_keys
 
-__all__ = ["TrustStore", "load_root_keys"]
+__all__ = ["TrustStore", "load_root_keys", "root_keys_dir"]
 
 _logger = logging.getLogger(__name__)
+
+
+def root_keys_dir(data_dir: Path) -> Path:
+    """Where the kiosk keeps the fleet root public key(s): from the image (kiosk-data-layout copies
+    /etc/madoguchi/fleet-root there at boot), else from the enrolment answer."""
+    return data_dir / "trust" / "root"
 
 
 def load_root_keys(folder: Path) -> dict[str, Ed25519PublicKey]:

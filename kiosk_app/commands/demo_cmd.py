@@ -27,12 +27,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run Mosquitto, the central and one simulated kiosk; show how to look at them",
         description=(
             "Start Mosquitto (loopback, free port), `kiosk-central serve` (fleet, dashboard, certificate "
-            "issuance against the card emulator's test CA, payment orders) and one `kiosk run --simulate`: "
-            "its touchscreen window when there is a display, else autopilot residents who take "
-            "certificates and pay register orders. Wait until the kiosk is online in the central store "
-            "(10 s at most), print what runs, where printed certificates and receipts appear and how to "
-            "look at it, and run until Ctrl-C (or --for). Stopping shuts the kiosk down cleanly first; "
-            "a summary of what happened is printed at the end."
+            "issuance against the card emulator's test CA, payment orders, visit queue) and one "
+            "`kiosk run --simulate`: its touchscreen window when there is a display, else autopilot residents "
+            "who take certificates and visit numbers and pay register orders; simulated counter staff call "
+            "and serve the numbers. Wait until the kiosk is online in the central store and the web answers "
+            "(20 s at most), print what runs, where printed certificates and receipts appear, the display "
+            "board, a status page and how to look at it, and run until Ctrl-C (or --for). Stopping shuts "
+            "the kiosk down cleanly first; a summary of what happened is printed at the end."
         ),
     )
     demo.add_argument(
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--residents",
         type=int,
         default=50,
-        help="autopilot: how many certificate + register pairs (default 50)",
+        help="autopilot: how many certificate + register pairs (default 50; a visit number with every 4th)",
     )
     demo.add_argument("--screenshots", type=Path, help="autopilot: save a PNG of every screen here")
     demo.add_argument(
@@ -74,6 +75,8 @@ def _ready_info(stack: DemoStack, online_after: float) -> dict[str, Any]:
         "data_dir": str(stack.data_dir),
         "store_url": stack.store_url,
         "web_url": stack.web_url,
+        "board_url": stack.queue.board_url,
+        "status_url": stack.queue.status_url,
         "accounts": [
             {"user": user, "role": role, "password": pw} for role, (user, pw) in stack.accounts.items()
         ],
@@ -107,10 +110,13 @@ def _print_ready(info: dict[str, Any]) -> None:
         f"broker    {info['broker_url']}  (loopback development listener)",
         f"data      {info['data_dir']}",
         f"store     {info['store_url']}",
-        f"dashboard {info['web_url']}  (operators: fleet and KPIs; staff: register page)",
+        f"dashboard {info['web_url']}  (operators: fleet and KPIs; staff: register and counter pages)",
+        f"board     {info['board_url']}",
+        f"status    {info['status_url']}  (first ticket, from reception; kiosk tickets carry theirs in the QR)",
+        f"queue     simulated staff work every counter; KPIs at {info['web_url']}queue/kpi (operators)",
         f"kiosk     {info['kiosk_mode']}",
         f"printed   certificates (PDF + PNG) in {info['printed']['certificates']}",
-        f"          receipts and slips (PNG) in {info['printed']['receipts']}",
+        f"          receipts, slips and visit tickets (PNG) in {info['printed']['receipts']}",
         *(f"          sign in as {a['user']} / {a['password']}  ({a['role']})" for a in info["accounts"]),
         "",
         "look at it (in another terminal):",
@@ -134,20 +140,23 @@ def _demo(args: argparse.Namespace) -> int:
     stack = DemoStack(data_dir, kiosk_mode=mode, residents=args.residents, screenshots=args.screenshots)
     status = 0
     try:
+        # Signals stay caught while stopping: a second SIGTERM (`timeout make demo`) must not cut the shutdown.
         with stop_on_signals() as stop:
-            online_after = stack.start()
-            info = _ready_info(stack, online_after)
-            _line(info) if args.json else _print_ready(info)
-            deadline = None if args.duration is None else time.monotonic() + args.duration
-            while not stop.wait(0.5):
-                stack.check_children()
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-            if not args.json:
-                print("stopping: kiosk, central, broker …", flush=True)
-        summary = demo_summary(stack.store_url, stack.central.issuance_db, stack.kiosk_dir)
+            try:
+                online_after = stack.start(online_timeout=20.0)
+                info = _ready_info(stack, online_after)
+                _line(info) if args.json else _print_ready(info)
+                deadline = None if args.duration is None else time.monotonic() + args.duration
+                while not stop.wait(0.5):
+                    stack.check_children()
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                if not args.json:
+                    print("stopping: kiosk, central, broker …", flush=True)
+                summary = demo_summary(stack.store_url, stack.central.issuance_db, stack.kiosk_dir)
+            finally:
+                record = stack.stop()
     finally:
-        record = stack.stop()
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
     final = {
@@ -171,6 +180,11 @@ def _demo(args: argparse.Namespace) -> int:
             f"sessions completed {summary['sessions_completed']}, certificates issued {certs['issued']} "
             f"(printed {certs['printed_files']}, QR verified {certs['verified']}), payments approved "
             f"{pay['approved']} ({pay['amount_yen']:,} yen), statistics ingested {summary['statistics_ingested']}"
+        )
+        queue = summary["queue"]
+        print(
+            f"visit numbers issued {queue['issued']}, called {queue['called']}, "
+            f"served {queue['done']} (visits finished {queue['finished']})"
         )
         print(f"stopped; the store shows the kiosk {final['kiosk_status']}{reason}; {kept}")
     return status

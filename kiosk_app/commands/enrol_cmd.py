@@ -98,7 +98,7 @@ def _describe(state: EnrolmentState) -> dict[str, object]:
 
 def _enrol(args: argparse.Namespace) -> int:
     token_file: Path | None = None
-    token = fingerprint = ""
+    token = fingerprint = fleet_root = ""
     device_id = args.device
     central = args.central
     if args.pairing_code is None:
@@ -110,6 +110,7 @@ def _enrol(args: argparse.Namespace) -> int:
                 "use this device's own enrol.json",
             )
         device_id, token, fingerprint = info.device_id, info.token, info.ca_fingerprint
+        fleet_root = info.fleet_root_id
         central = central or info.central_url
     device_id = device_id or socket.gethostname()
     if not central:
@@ -124,6 +125,7 @@ def _enrol(args: argparse.Namespace) -> int:
         ca_fingerprint=fingerprint,
         owner=args.owner,
         clock_wait_s=args.clock_wait,
+        fleet_root_id=fleet_root,
     )
     if token_file is not None:
         token_file.unlink(missing_ok=True)  # single use anyway; do not leave it on a readable FAT card

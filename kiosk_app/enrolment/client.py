@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ValidationError
 
+from kiosk_app.enrolment.fleet_root import RootCheck
 from kiosk_app.enrolment.identity import (
     EnrolmentState,
     IdentityPaths,
@@ -71,6 +72,7 @@ class TokenFile:
     token: str
     central_url: str = ""
     ca_fingerprint: str = ""
+    fleet_root_id: str = ""
 
 
 def read_token_file(path: Path) -> TokenFile:
@@ -78,7 +80,11 @@ def read_token_file(path: Path) -> TokenFile:
     try:
         raw = json.loads(path.read_text())
         return TokenFile(
-            **{k: raw[k] for k in ("device_id", "token", "central_url", "ca_fingerprint") if k in raw}
+            **{
+                k: raw[k]
+                for k in ("device_id", "token", "central_url", "ca_fingerprint", "fleet_root_id")
+                if k in raw
+            }
         )
     except FileNotFoundError:
         raise UserError(
@@ -181,8 +187,10 @@ def enrol(
     owner: str | None = None,
     clock: Clock = time.time,
     clock_wait_s: float = 0,
+    fleet_root_id: str = "",
 ) -> EnrolmentState:
-    """Generate a key on the device, send the CSR with the token, store cert, chain, root and config."""
+    """Generate a key on the device, send the CSR with the token, store cert, chain, root and config, and
+    the fleet signing root when the image brought none (`fleet_root_id`: the one enrol.json pins)."""
     data_dir = absolute_data_dir(data_dir)
     paths = IdentityPaths(data_dir)
     if recover_identity(paths.identity) and paths.cert.exists() and paths.state.exists():
@@ -193,6 +201,7 @@ def enrol(
             _logger.info("enrolment of %s completed from its interrupted swap; nothing sent", device_id)
             return state
     root = _pin(ca_file, ca_fingerprint)
+    roots = RootCheck(data_dir, fleet_root_id)
     wait_for_clock(clock_wait_s, clock)
     key = new_key()  # kept in memory until the centre answered: a refusal leaves the current identity alone
     request = EnrolRequest(
@@ -202,6 +211,7 @@ def enrol(
         csr_pem=csr_pem(key, device_id),
         device_time=int(clock()),
         data_dir=str(data_dir),
+        fleet_root_ids=roots.trusted_ids(),
     )
     response = _post(central_url.rstrip("/") + ENROL_PATH, request, _context(ca_file))
     check_issued(response, key, device_id, root)
@@ -209,6 +219,7 @@ def enrol(
     files = [
         *_identity_files(paths, key, response, root, state),
         NewFile(paths.config, response.config_toml.encode()),
+        *roots.files(response.fleet_root_keys),
     ]
     swap_identity(paths.identity, files, owner)
     _logger.info("enrolled as %s; certificate valid until %d", device_id, response.not_after)

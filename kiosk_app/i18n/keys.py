@@ -54,6 +54,8 @@ KEYS: tuple[str, ...] = (
     N_("home.issuance"),  # Get a certificate with your My Number Card
     N_("home.register"),  # Pay fees
     N_("home.issuance_unavailable"),  # Certificates cannot be issued right now. Please go to the counter.
+    N_("home.clock_unsynced"),  # For staff: this kiosk's clock is not synchronised with the time server.
+    N_("home.clock_wrong"),  # This kiosk's clock is wrong, so certificates cannot be issued. Please go to…
     N_("language.title"),  # Choose your language
     N_("place_card.title"),  # Place your My Number Card on the reader
     N_("place_card.hint"),  # Leave it there until the end.

@@ -29,6 +29,7 @@ from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
 from kiosk_app.runner.order_reports import OrderReports
 from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
+from kiosk_app.runner.queue_parts import build_queue_parts
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
@@ -127,4 +128,5 @@ def build_parts(
         sound=CuePlayer(config.kiosk.data_dir / "sounds"),
         language=config.ui.language,
         staff_calls=agent.staff_calls,
+        queue=build_queue_parts(config, agent),
     )

@@ -26,6 +26,7 @@ from kiosk_app.agent.staff_calls import StaffCalls
 from kiosk_app.agent.telemetry import Telemetry
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
+from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.core import Command, Event
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
@@ -35,6 +36,7 @@ from kiosk_app.runner.certificate_jobs import CertificateJobs
 from kiosk_app.runner.lanes import Lane
 from kiosk_app.runner.order_reports import OrderReport, OrderReports
 from kiosk_app.runner.outputs import A4Output, ReceiptOutput
+from kiosk_app.runner.queue_parts import QueueParts
 from kiosk_app.runner.receipts import order_receipt
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.contracts.catalog import Catalog
@@ -72,6 +74,7 @@ class RunnerParts:
     sound: CuePlayer | None = None
     language: str = "ja"
     staff_calls: StaffCalls | None = None
+    queue: QueueParts | None = None
 
 
 @dataclass
@@ -103,6 +106,8 @@ class DeviceRunner:
         """Where events go (the controller's `post`)."""
         self.post = post
         self.certificates = CertificateJobs(self.parts, post)
+        if self.parts.queue is not None:
+            self.parts.queue.attach(self.parts.catalog, self.parts.receipt, post)
         if self.parts.staff_calls is not None:
             self.parts.staff_calls.add_listener(
                 lambda call_id, op: post(ev.StaffCallAnswered(call_id, op is CommandOp.STAFF_CALL_ACK))
@@ -117,6 +122,8 @@ class DeviceRunner:
             self.parts.scanner.start(lambda text: self.post(ev.SlipScanned(text)))
         if self.parts.order_reports is not None:
             self.parts.order_reports.start()
+        if self.parts.queue is not None:
+            self.parts.queue.start()
         self.post(ev.ServiceStatus(central_online=self.parts.issuance is not None))
 
     def stop(self) -> None:
@@ -130,6 +137,8 @@ class DeviceRunner:
         self.work.stop()
         if self.parts.order_reports is not None:
             self.parts.order_reports.stop()
+        if self.parts.queue is not None:
+            self.parts.queue.stop()
         if self.parts.receipt is not None:
             self.parts.receipt.close()
 
@@ -167,6 +176,8 @@ class DeviceRunner:
         elif isinstance(command, cmd.PrintDocument):
             sale = self._sales.get(command.payment_ref)
             self.work.submit(lambda: certs.print_document(command, None if sale is None else sale.record))
+        elif isinstance(command, qe.TakeTicket):
+            self.work.submit(lambda: self._take_ticket(command))
         elif isinstance(command, cmd.WipeSession):
             self.work.submit(lambda: self._wipe(command.session_ref))
         else:
@@ -301,6 +312,13 @@ class DeviceRunner:
             self.post(ev.PrintFailed(exc.code))
             return
         self.post(ev.PrintDone())
+
+    def _take_ticket(self, command: qe.TakeTicket) -> None:
+        desk = None if self.parts.queue is None else self.parts.queue.desk
+        if desk is None:
+            self.post(qe.TicketUnavailable("not_configured"))
+            return
+        desk.take(command)
 
     # --- printers, sound, staff, statistics ----------------------------------------------------------
 

@@ -84,11 +84,21 @@ def register_scenario(code_digits: str = "1001") -> tuple[Action, ...]:
     )  # fmt: skip
 
 
-SCENARIOS: dict[str, tuple[Action, ...]] = {"certificate": CERTIFICATE, "register": register_scenario()}
+# 整理券: a number for 引っ越し (online, or from the kiosk's own block while the centre cannot be reached).
+QUEUE: tuple[Action, ...] = (
+    Tap("queue"), WaitFor("queue_categories"), Tap("引っ越し", text=True), WaitFor("queue_done", 60.0), Tap("ok"),
+    WaitFor("home"),
+)  # fmt: skip
+
+SCENARIOS: dict[str, tuple[Action, ...]] = {
+    "certificate": CERTIFICATE,
+    "register": register_scenario(),
+    "queue": QUEUE,
+}
 
 
 def scenario_actions(name: str, _device_id: str = "") -> tuple[Action, ...]:
-    """The actions of `certificate`, `register` (fake order 1001) or `register:P<11 digits>` (a real order).
+    """The actions of `certificate`, `register` (fake order 1001), `register:P<11 digits>` (a real order) or `queue`.
 
     Raises:
         AutopilotError: unknown scenario name.
@@ -99,7 +109,7 @@ def scenario_actions(name: str, _device_id: str = "") -> tuple[Action, ...]:
     if name in SCENARIOS:
         return SCENARIOS[name]
     raise AutopilotError(
-        f"unknown autopilot scenario {name!r}; use certificate, register or register:<order code>"
+        f"unknown autopilot scenario {name!r}; use certificate, register, register:<order code> or queue"
     )
 
 

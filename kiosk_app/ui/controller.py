@@ -7,7 +7,9 @@ widget) that the state changed. Call `send()` only from the UI loop; device thre
 
 It also owns what lies over every screen: the staff call (a banner, never a flow step: the resident
 keeps their place and their timeouts are held while staff come) and the 時間を延長 count-down of the
-steps whose timeout waits for the resident.
+steps whose timeout waits for the resident. And the wall clock's status (`clock_status`): read every
+`CLOCK_CHECK_S` on the UI loop; the home screen warns while it is not synchronised, and certificate
+issuance does not start while it is implausible (see `clock_status.py`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from kiosk_app.flows.commands import CallStaffCommand, PlayCue
 from kiosk_app.flows.core import Command, Event, Machine, Tick
 from kiosk_app.flows.issuance import CertificateFlow, IssuanceView, settings_from_catalog
 from kiosk_app.flows.issuance_context import Step
+from kiosk_app.flows.queue_events import CongestionChanged
+from kiosk_app.flows.queue_flow import QueueFlow, QueueStep, QueueView
 from kiosk_app.flows.register import RegisterFlow, RegisterSettings, RegisterStep, RegisterView
 from kiosk_app.flows.staff_call import RESIDENT, OpenCall, StaffCallTracker
 from kiosk_app.i18n.translator import Translator
+from kiosk_app.ui.clock_status import CLOCK_CHECK_S, ClockStatus
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import Channel
 from madoguchi.contracts.languages import LANGUAGES
@@ -71,12 +76,18 @@ class Service(enum.Enum):
 
     CERTIFICATE = "certificate"
     REGISTER = "register"
+    QUEUE = "queue"  # 整理券
 
 
-def screen_for(view: IssuanceView | RegisterView | None) -> str:
+FlowView = IssuanceView | RegisterView | QueueView
+
+
+def screen_for(view: FlowView | None) -> str:
     """The screen that shows a flow step (steps without their own screen use the message screen)."""
     if view is None:
         return "home"
+    if isinstance(view, QueueView):
+        return "home" if view.step is QueueStep.HOME else "ticket"
     if isinstance(view, IssuanceView):
         return _CERT_SCREENS.get(view.step, "message")
     return _REGISTER_SCREENS.get(view.step, "message")
@@ -92,10 +103,13 @@ class KioskController:
         execute: Callable[[Command], None],
         catalog: Catalog | None = None,
         clock: Clock = monotonic_clock,
+        clock_status: Callable[[], ClockStatus] | None = None,
+        queue_flow: QueueFlow | None = None,
     ) -> None:
         self.catalog = catalog
         self.certificate = certificate
         self.register = register
+        self.queue = queue_flow or QueueFlow.for_catalog(catalog, clock)
         self.execute = execute
         self.active: Service | None = None
         self.default_language = certificate.context.settings.default_language
@@ -107,6 +121,10 @@ class KioskController:
         self._translators: dict[str, Translator] = {}
         self.staff = StaffCallTracker(clock)
         self._shown_countdown: int | None = None
+        self._clock = clock
+        self._read_clock_status = clock_status
+        self.clock_status = clock_status() if clock_status is not None else ClockStatus()
+        self._clock_checked_at = clock()
 
     @classmethod
     def for_catalog(
@@ -117,14 +135,19 @@ class KioskController:
         *,
         idle_timeout_s: float = 60.0,
         language: str = "ja",
+        clock_status: Callable[[], ClockStatus] | None = None,
     ) -> KioskController:
-        """Both flows set up from the catalog: its kiosk payment methods, the `[ui]` idle timeout and language."""
+        """Both flows set up from the catalog: its kiosk payment methods, the `[ui]` idle timeout and language.
+
+        `clock_status` reads the wall clock's status (None: always synchronised and plausible).
+        """
         methods = tuple(m.id for m in catalog.payment.methods_for(Channel.KIOSK))
         certificate = CertificateFlow(
             settings_from_catalog(catalog, idle_timeout_s=idle_timeout_s, language=language), clock
         )
         register = RegisterFlow(RegisterSettings(methods=methods, idle_timeout_s=idle_timeout_s), clock)
-        return cls(certificate, register, execute, catalog, clock)
+        queue_flow = QueueFlow.for_catalog(catalog, clock, idle_timeout_s=idle_timeout_s)
+        return cls(certificate, register, execute, catalog, clock, clock_status, queue_flow)
 
     # --- what the screens read ------------------------------------------------------------------------
 
@@ -142,12 +165,14 @@ class KioskController:
             self._translators[language] = Translator(language)
         return self._translators[language]
 
-    def view(self) -> IssuanceView | RegisterView | None:
+    def view(self) -> FlowView | None:
         """The active flow's view (None on the home screen)."""
         if self.active is Service.CERTIFICATE:
             return self.certificate.view()
         if self.active is Service.REGISTER:
             return self.register.view()
+        if self.active is Service.QUEUE:
+            return self.queue.view()
         return None
 
     def screen(self) -> str:
@@ -164,6 +189,8 @@ class KioskController:
             return self.certificate.machine
         if self.active is Service.REGISTER:
             return self.register.machine
+        if self.active is Service.QUEUE:
+            return self.queue.machine
         return None
 
     def countdown(self) -> Countdown:
@@ -188,9 +215,15 @@ class KioskController:
         """The resident picked a service on the home screen."""
         if self.active is not None:
             return
+        if service is Service.CERTIFICATE and not self.clock_status.plausible:
+            _logger.warning("certificate issuance refused: the clock is implausible")
+            self._notify()  # the home screen says why
+            return
         self.active = service
         if service is Service.REGISTER:
             self.register.context.language = self.home_language
+        if service is Service.QUEUE:
+            self.queue.context.language = self.home_language
         self.send(ev.Start())
         if self.active is None:  # the flow refused to start (e.g. the central is offline)
             _logger.info("%s could not start", service.value)
@@ -247,20 +280,30 @@ class KioskController:
         if isinstance(event, ev.CancelStaffCall):
             self.cancel_staff_call()
             return
+        if isinstance(event, CongestionChanged):
+            self.queue.handle(event)  # the lamps are kept whatever the resident is doing
+            self._notify()
+            return
         self._hold()
         if isinstance(event, ev.SlipScanned) and self.active is None:
             self.start(Service.REGISTER)
         commands: list[Command] = []
         if isinstance(event, Tick):
-            commands += self.certificate.handle(event) + self.register.handle(event)
+            commands += (
+                self.certificate.handle(event) + self.register.handle(event) + self.queue.handle(event)
+            )
         elif isinstance(event, CARD_EVENTS) or self.active is Service.CERTIFICATE:
             commands += self.certificate.handle(event)
         elif self.active is Service.REGISTER:
             commands += self.register.handle(event)
+        elif self.active is Service.QUEUE:
+            commands += self.queue.handle(event)
         was_active = self.active
         if self.active is Service.CERTIFICATE and self.certificate.step is Step.HOME:
             self.active = None
         if self.active is Service.REGISTER and self.register.step is RegisterStep.HOME:
+            self.active = None
+        if self.active is Service.QUEUE and self.queue.step is QueueStep.HOME:
             self.active = None
         if was_active is not None and self.active is None:
             self.home_language = self.default_language  # the next resident is greeted in the kiosk's language
@@ -285,7 +328,19 @@ class KioskController:
             except queue.Empty:
                 break
             self.send(event)
+        self.check_clock()
         self.send(Tick())
+
+    def check_clock(self) -> None:
+        """Read the wall clock's status (at most every `CLOCK_CHECK_S`); redraw when it changed."""
+        if self._read_clock_status is None or self._clock() - self._clock_checked_at < CLOCK_CHECK_S:
+            return
+        self._clock_checked_at = self._clock()
+        status = self._read_clock_status()
+        if status != self.clock_status:
+            _logger.info("wall clock: synchronised=%s plausible=%s", status.synced, status.plausible)
+            self.clock_status = status
+            self._notify()
 
     def execute_all(self, commands: list[Command]) -> None:
         """Pass commands to the runner (each staff call gets its id and opens the banner first)."""
@@ -303,6 +358,7 @@ class KioskController:
         holding = self.staff.holding()
         self.certificate.machine.held = holding
         self.register.machine.held = holding
+        self.queue.machine.held = holding
 
     def _notify(self) -> None:
         for listener in list(self.listeners):

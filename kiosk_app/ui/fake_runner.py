@@ -13,6 +13,7 @@ from datetime import datetime
 
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
+from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.core import Command, Event
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import NoFeeInForce, tokyo
@@ -54,6 +55,7 @@ class FakeRunner:
         self.tries = 3
         self.executed: list[Command] = []
         self.post: Callable[[Event], None] = _no_controller
+        self.numbers: dict[str, int] = {}
 
     def attach(self, post: Callable[[Event], None]) -> None:
         """Where answers go (the controller's `post`)."""
@@ -89,6 +91,16 @@ class FakeRunner:
             post(ev.OrderFound(self._order(command.code)))
         elif isinstance(command, cmd.PrintReceipt):
             post(ev.PrintDone())
+        elif isinstance(command, qe.TakeTicket):
+            post(qe.TicketIssued(self._ticket(command.category)))
+
+    def _ticket(self, category_id: str) -> qe.IssuedTicket:
+        """The next number of the category, waiting at its counter (floor from the catalog)."""
+        category = self.catalog.queue_category(category_id)
+        counter = self.catalog.counter(category.counter)
+        n = self.numbers[category.prefix] = self.numbers.get(category.prefix, 0) + 1
+        stop = qe.TicketStop(counter.id, counter.floor, counter.number)
+        return qe.IssuedTicket(f"{category.prefix}-{n}", category.id, (stop,), 2, 5, 15)
 
     def _order(self, code: str) -> ev.Order:
         item = self.catalog.fee_items[0]

@@ -64,6 +64,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         from kiosk_app.ui.screens.language import LanguageScreen
         from kiosk_app.ui.screens.message import MessageScreen
         from kiosk_app.ui.screens.rating import RatingScreen
+        from kiosk_app.ui.screens.ticket import TicketScreen
 
         self.controller = controller
         self.fonts = fonts
@@ -75,6 +76,7 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             "choices": ChoicesScreen,
             "copies": CopiesScreen,
             "rating": RatingScreen,
+            "ticket": TicketScreen,
         }
         manager: ScreenManager = self.ids.manager
         manager.transition = NoTransition()

@@ -23,6 +23,7 @@ from madoguchi.config.loading import (
     validate_model,
 )
 from madoguchi.config.problems import ConfigValueError, Issue
+from madoguchi.config.queue import QueueSection
 
 __all__ = [
     "SERVICE_NAMES",
@@ -234,6 +235,9 @@ class CentralConfig(ConfigModel):
     issuance: IssuanceConfig | None = Field(
         None, description="certificate issuance served by `kiosk-central serve` (left out: no issuance)"
     )
+    queue: QueueSection = Field(
+        default_factory=QueueSection, description="visit numbers (整理券): hours, caps, status-page address"
+    )
 
     @property
     def pki_dir(self) -> Path | None:
@@ -310,4 +314,11 @@ def describe_central(config: CentralConfig) -> str:
             else f"{len(issuance.jpki_ca)} JPKI CA(s), CRL {issuance.crl}"
         )
         rows.append(("issuance", f"{trust}; signing key {issuance.signing_key}"))
+    q = config.queue
+    if not q.enabled:
+        rows.append(("queue", "not served ([queue] enabled = false)"))
+    else:
+        hours = "every hour (demo)" if q.always_open else f"{q.opening_time}-{q.closing_time} JST"
+        where = ", ".join(q.branches) if q.branches else "every branch"
+        rows.append(("queue", f"{hours}, {where}; status page {q.public_url or 'the web address (unset)'}"))
     return "\n".join(f"{label:<16}{text}" for label, text in rows)

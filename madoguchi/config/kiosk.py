@@ -32,6 +32,7 @@ __all__ = [
     "KioskConfig",
     "KioskSection",
     "Orientation",
+    "QueueKioskConfig",
     "UiConfig",
     "describe_kiosk",
     "identity_common_name",
@@ -215,6 +216,26 @@ class UpdatesConfig(ConfigModel):
     )
 
 
+class QueueKioskConfig(ConfigModel):
+    """整理券 (visit numbers, docs/queue.md): what the kiosk needs to issue numbers while the centre is unreachable."""
+
+    opening_time: str = Field(
+        "08:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="the branch's opening time (JST, HH:MM): an offline business day starts here",
+        examples=["08:30"],
+    )
+    status_url_base: str = Field(
+        "",
+        max_length=400,
+        description=(
+            "status page address the token is appended to, for tickets issued offline before any online "
+            "ticket told the kiosk (empty: learnt from the first online ticket)"
+        ),
+        examples=["https://madoguchi.example.jp/q/s/"],
+    )
+
+
 class KioskConfig(ConfigModel):
     """Everything a kiosk needs: ``[kiosk]``, ``[broker]``, ``[devices]``, ``[ui]``, ``[health]``, ``[updates]``."""
 
@@ -224,6 +245,7 @@ class KioskConfig(ConfigModel):
     ui: UiConfig = Field(default_factory=UiConfig, description="the resident-facing screen")
     health: HealthConfig = Field(default_factory=HealthConfig, description="health reporting")
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig, description="app release updates")
+    queue: QueueKioskConfig = Field(default_factory=QueueKioskConfig, description="整理券 issuing")
 
     @property
     def device_id(self) -> str:

@@ -23,6 +23,9 @@ class RpcErrorCode(enum.StrEnum):
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
+    # Project addition (queue numbers, docs/queue.md): the service understood the request and said no for
+    # a reason the resident is shown; `RpcError.data` says which (`madoguchi.contracts.queue.QueueRefusal`).
+    REFUSED = "refused"
 
 
 class RpcRequest(Message):
@@ -51,6 +54,10 @@ class RpcError(Message):
 
     code: RpcErrorCode
     message: str = Field(max_length=500)
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="method-specific detail, e.g. QueueRefusal for code refused (project addition)",
+    )
 
 
 class RpcResponse(Message):

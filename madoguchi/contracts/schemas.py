@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from madoguchi.contracts import catalog, issuance, messages, rpc, signed, staff_call
+from madoguchi.contracts import catalog, issuance, messages, queue, rpc, signed, staff_call
 
 __all__ = ["SCHEMA_MODELS", "export_schemas", "render_schemas", "stale_schemas"]
 
@@ -34,6 +34,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "mqtt-v1/desired": signed.DesiredDocument,
     "mqtt-v1/cmd": signed.CommandDocument,
     "mqtt-v1/control": signed.ControlDocument,
+    "mqtt-v1/queue": queue.CongestionView,
 }
 
 
@@ -57,6 +58,20 @@ def _all_models() -> dict[str, type[BaseModel]]:
                 ("prepare-result", issuance.PrepareResult),
                 ("incident-params", issuance.IncidentParams),
                 ("incident-result", issuance.IncidentResult),
+            )
+        }
+    )
+    models.update(
+        {
+            f"rpc-v1/queue/{name}": model
+            for name, model in (
+                ("take-params", queue.TakeParams),
+                ("take-result", queue.TicketView),
+                ("block-params", queue.BlockParams),
+                ("block-result", queue.BlockView),
+                ("merge-params", queue.MergeParams),
+                ("merge-result", queue.MergeView),
+                ("refusal", queue.QueueRefusal),
             )
         }
     )

@@ -58,6 +58,7 @@ class Down(enum.StrEnum):
     CMD = "cmd"
     ACK = "ack"
     RPC = "rpc"
+    QUEUE = "queue"  # project addition: retained 混雑 lamps of the kiosk's branch (docs/queue.md)
 
 
 def _check_device(device_id: str) -> str:

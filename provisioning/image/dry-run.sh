@@ -2,7 +2,8 @@
 # Dry run of stage-kiosk on an x86 host, without debootstrap: a skeleton root whose /usr is the host's
 # (read through an overlay, so nothing on the host changes), then each sub-stage in pi-gen order —
 # NN-packages* listed (not installed), NN-run.sh on the host with ROOTFS_DIR, NN-run-chroot.sh fed
-# to bash inside the chroot. Needs root (mount namespace, overlayfs, chroot).
+# to bash inside the chroot. Like pi-gen's stage1 it first creates the maintenance account
+# FIRST_USER_NAME (default kadmin) with a password. Needs root (mount namespace, overlayfs, chroot).
 #   KIOSK_WHEELHOUSE=... KIOSK_ROOT_CA=... KIOSK_APP_VERSION=... KIOSK_APP_REQUIREMENT=... dry-run.sh ROOTFS_DIR
 set -euo pipefail
 
@@ -37,6 +38,19 @@ run_chroot() {
 	' _ "${ROOTFS_DIR}" "${scratch}" "${script}"
 	rm -rf "${scratch}"
 }
+
+# pi-gen's stage1 creates the maintenance account with the config's FIRST_USER_PASS (01-system locks it).
+FIRST_USER_NAME="${FIRST_USER_NAME:-kadmin}"
+export FIRST_USER_NAME
+if ! grep -q "^${FIRST_USER_NAME}:" "${ROOTFS_DIR}/etc/passwd"; then
+	stage1="$(mktemp)"
+	cat >"${stage1}" <<-EOF
+		useradd --create-home --shell /bin/bash ${FIRST_USER_NAME}
+		usermod --password '$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | openssl passwd -6 -stdin)' ${FIRST_USER_NAME}
+	EOF
+	run_chroot "${stage1}"
+	rm -f "${stage1}"
+fi
 
 for substage in "${stage}"/[0-9][0-9]-*/; do
 	for step in "${substage}"[0-9][0-9]-*; do

@@ -56,6 +56,36 @@ setup() {
 	[ "$(readlink "${data}/releases/current")" = "0.2.0" ]
 }
 
+@test "layout installs the image's fleet root read-only for the app and drops stray roots at each boot" {
+	data="${BATS_TEST_TMPDIR}/data" factory="${BATS_TEST_TMPDIR}/opt/releases" roots="${BATS_TEST_TMPDIR}/fleet-root"
+	mkdir -p "${factory}/0.1.0" "${roots}" && echo '{}' >"${factory}/0.1.0/manifest.json"
+	echo "ROOT KEY" >"${roots}/root.pub"
+	layout() { KIOSK_DATA_DIR="$data" KIOSK_FACTORY_DIR="$factory" KIOSK_OWNER=daemon KIOSK_FLEET_ROOT_DIR="$roots" \
+		"${FILES}/kiosk-data-layout.sh"; }
+	run layout
+	[ "$status" -eq 0 ]
+	[ "$(cat "${data}/kiosk/trust/root/root.pub")" = "ROOT KEY" ]
+	[ "$(stat -c '%U %a' "${data}/kiosk/trust/root")" = "root 755" ]
+	[ "$(stat -c '%U %a' "${data}/kiosk/trust/root/root.pub")" = "root 644" ]
+	[ "$(stat -c %U "${data}/kiosk/trust")" = "daemon" ]   # the app keeps its accepted keys.json here
+	echo "PLANTED" >"${data}/kiosk/trust/root/evil.pub"
+	run layout
+	[ "$status" -eq 0 ]
+	[ ! -e "${data}/kiosk/trust/root/evil.pub" ]
+	[ -e "${data}/kiosk/trust/root/root.pub" ]
+}
+
+@test "layout without an image fleet root leaves the root folder to enrolment, owned by the kiosk user" {
+	data="${BATS_TEST_TMPDIR}/data" factory="${BATS_TEST_TMPDIR}/opt/releases"
+	mkdir -p "${factory}/0.1.0" && echo '{}' >"${factory}/0.1.0/manifest.json"
+	KIOSK_DATA_DIR="$data" KIOSK_FACTORY_DIR="$factory" KIOSK_OWNER=daemon \
+		KIOSK_FLEET_ROOT_DIR="${BATS_TEST_TMPDIR}/none" run "${FILES}/kiosk-data-layout.sh"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %U "${data}/kiosk/trust/root")" = "daemon" ]
+	run ls "${data}/kiosk/trust/root"
+	[ "$output" = "" ]
+}
+
 @test "layout without a factory release fails clearly" {
 	KIOSK_DATA_DIR="${BATS_TEST_TMPDIR}/d" KIOSK_FACTORY_DIR="${BATS_TEST_TMPDIR}/none" KIOSK_OWNER=root \
 		run "${FILES}/kiosk-data-layout.sh"

@@ -112,6 +112,8 @@ class Visit:
         self.steps.add(kiosk.controller.step_name())
         for text in labels(kiosk.root):
             self.check(step, text)
+        for problem in layout_problems(kiosk.root):
+            self.findings.append(Finding(self.language, step, "layout", problem))
         self.screenshot(f"all-{self.language}-{ORIENTATION}-{step}.png")
         self.shots += 1
 
@@ -139,6 +141,47 @@ class Visit:
             for key, pattern in self.fallbacks.items():
                 if line and pattern.fullmatch(line):
                     self.findings.append(Finding(self.language, step, f"English {key}", line))
+
+
+def layout_problems(root: Any) -> list[str]:
+    """Buttons a resident cannot fully see or tap: partly outside the window, or overlapping another button."""
+    from kivy.core.window import Window
+    from kivy.uix.button import Button
+    from kivy.uix.scrollview import ScrollView
+
+    boxes = []
+    for widget in root.walk(restrict=True):
+        if not isinstance(widget, Button) or widget.opacity == 0 or widget.get_root_window() is None:
+            continue
+        if widget.height <= 1 or widget.width <= 1 or not widget.text:
+            continue
+        x, y = widget.to_window(widget.x, widget.y)
+        box = [x, y, x + widget.width, y + widget.height]
+        view = widget.parent
+        while view is not None and view is not view.parent and not isinstance(view, ScrollView):
+            view = view.parent  # the window is its own parent
+        if isinstance(
+            view, ScrollView
+        ):  # a list that scrolls: only the part in its viewport shows (and can be tapped)
+            vx, vy = view.to_window(view.x, view.y)
+            box = [
+                max(box[0], vx),
+                max(box[1], vy),
+                min(box[2], vx + view.width),
+                min(box[3], vy + view.height),
+            ]
+            if box[2] - box[0] <= 2 or box[3] - box[1] <= 2:
+                continue
+        boxes.append((visible_text(widget.text)[:30], *box))
+    problems = []
+    for name, left, bottom, right, top in boxes:
+        if left < -1 or bottom < -1 or right > Window.width + 1 or top > Window.height + 1:
+            problems.append(f"{name!r} is partly outside the {Window.width}x{Window.height} window")
+    for i, (name, left, bottom, right, top) in enumerate(boxes):
+        for other, o_left, o_bottom, o_right, o_top in boxes[i + 1 :]:
+            if min(right, o_right) - max(left, o_left) > 2 and min(top, o_top) - max(bottom, o_bottom) > 2:
+                problems.append(f"{name!r} overlaps {other!r}")
+    return problems
 
 
 def labels(root: Any) -> list[str]:

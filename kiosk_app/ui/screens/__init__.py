@@ -4,4 +4,4 @@ from __future__ import annotations
 
 __all__ = ["SCREEN_NAMES"]
 
-SCREEN_NAMES = ("home", "language", "message", "keypad", "choices", "copies", "rating")
+SCREEN_NAMES = ("home", "language", "message", "keypad", "choices", "copies", "rating", "ticket")

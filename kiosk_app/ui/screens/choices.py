@@ -38,7 +38,7 @@ class ChoicesScreen(FlowScreen):
         self.ids.next.opacity = 1
         if isinstance(view, IssuanceView):
             self._certificate(view, t)
-        else:
+        elif isinstance(view, RegisterView):
             self._register(view, t)
 
     def _row_label(self, text: str) -> KLabel:

@@ -1,4 +1,5 @@
-"""Home: the services of this kiosk and the language, in the language picked here."""
+"""Home: the services of this kiosk and the language, in the language picked here; a line for staff while
+the clock is not synchronised."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ __all__ = ["HomeScreen"]
 
 
 class HomeScreen(FlowScreen):
-    """Certificate issuance, register payment, language buttons."""
+    """Certificate issuance, register payment, a visit number (整理券), language buttons."""
 
     def refresh(self) -> None:
         t = self.texts
@@ -21,9 +22,17 @@ class HomeScreen(FlowScreen):
         ids.title.text = t.t("home.title")
         ids.issuance.text = t.t("home.issuance")
         ids.register.text = t.t("home.register")
+        ids.queue.text = t.t("home.queue")
+        ids.queue.disabled = not self.controller.queue.context.settings.categories
         online = self.controller.certificate.context.central_online
-        ids.issuance.disabled = not online
-        ids.unavailable.text = "" if online else t.t("home.issuance_unavailable")
+        clock = self.controller.clock_status
+        ids.issuance.disabled = not online or not clock.plausible
+        if not clock.plausible:
+            ids.unavailable.text = t.t("home.clock_wrong")
+        else:
+            ids.unavailable.text = "" if online else t.t("home.issuance_unavailable")
+        # For staff: the clock runs unsynchronised (the saved clock); residents go on.
+        ids.clock_notice.text = "" if clock.synced or not clock.plausible else t.t("home.clock_unsynced")
         # The language buttons are written in their own languages; the one picked is marked.
         current = self.controller.home_language
         names = [(CURRENT_MARK if code == current else "") + NATIVE_NAMES[code] for code in LANGUAGES]
@@ -39,6 +48,10 @@ class HomeScreen(FlowScreen):
     def start_issuance(self) -> None:
         """The certificate button."""
         self.controller.start(Service.CERTIFICATE)
+
+    def start_queue(self) -> None:
+        """The 番号札を取る button."""
+        self.controller.start(Service.QUEUE)
 
     def start_register(self) -> None:
         """The payment button."""

@@ -13,6 +13,7 @@ from kivy.properties import ColorProperty, OptionProperty
 
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.issuance import IssuanceView
+from kiosk_app.flows.queue_flow import QueueView
 from kiosk_app.ui.screens.base import FlowScreen
 from kiosk_app.ui.theme import THEMES
 from kiosk_app.ui.widgets import KButton
@@ -73,7 +74,7 @@ class KeypadScreen(FlowScreen):
 
     def refresh(self) -> None:
         view = self.controller.view()
-        if view is None:
+        if view is None or isinstance(view, QueueView):
             return
         t = self.texts
         ids = self.ids

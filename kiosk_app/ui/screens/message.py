@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kiosk_app.flows.queue_flow import QueueView
 from kiosk_app.ui.qr import qr_texture
 from kiosk_app.ui.screens.base import FlowScreen
 from kiosk_app.ui.screens.message_content import message_for
@@ -17,7 +18,7 @@ class MessageScreen(FlowScreen):
 
     def refresh(self) -> None:
         view = self.controller.view()
-        if view is None:
+        if view is None or isinstance(view, QueueView):
             return
         t = self.texts
         content = message_for(view, t, self._pin_help(), self.controller.catalog)

@@ -1,6 +1,7 @@
 #!/bin/bash -e
 # Host side: install units, drop-ins, scripts and rules into ${ROOTFS_DIR}; kernel command line;
-# NTP servers; udev names; a build-time clock seed so a Pi without RTC never boots before this date.
+# NTP servers; udev names; host firewall and sshd drop-in; a build-time clock seed so a Pi without RTC
+# never boots before this date.
 # shellcheck disable=SC2154  # ROOTFS_DIR and KIOSK_* come from pi-gen and ../../config
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +32,14 @@ chmod 0644 "${root}/etc/madoguchi/kiosk.env"
 install -d -m 0755 "${root}/etc/udev/rules.d"
 "${here}/../../scripts/kiosk-udev-rules.sh" >"${root}/etc/udev/rules.d/70-kiosk-devices.rules"
 chmod 0644 "${root}/etc/udev/rules.d/70-kiosk-devices.rules"
+
+# Host firewall (nftables.service, enabled in 02-run-chroot.sh) and the sshd drop-in: SSH for the
+# maintenance account only, with keys only, from KIOSK_SSH_FROM. A malformed KIOSK_SSH_FROM stops the build.
+"${here}/../../scripts/kiosk-ssh-access.sh" nftables >"${root}/etc/nftables.conf"
+chmod 0755 "${root}/etc/nftables.conf"
+install -d -m 0755 "${root}/etc/ssh/sshd_config.d"
+"${here}/../../scripts/kiosk-ssh-access.sh" sshd >"${root}/etc/ssh/sshd_config.d/10-kiosk.conf"
+chmod 0644 "${root}/etc/ssh/sshd_config.d/10-kiosk.conf"
 
 # Time before TLS: municipal NTP servers; time-sync.target waits for the first sync (enabled in chroot).
 install -d -m 0755 "${root}/etc/systemd/timesyncd.conf.d"

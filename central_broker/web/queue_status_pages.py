@@ -1,0 +1,213 @@
+"""The resident status page `/q/<token>` (from the ticket's QR): no sign-in, phone-sized, nine languages.
+
+It shows the visit number and where the visit stands — waiting at counter X (people ahead and a wait
+range, never a single number), called at counter X, being served, next counter, done — and follows the
+branch's journal over server-sent events (`/q/<token>/events`), which carry the re-rendered panel, so the
+page changes without a reload. No personal data exists in the queue to show.
+
+Unknown, forged and expired tokens get the very same answer (404, a body that depends only on the
+language). Page loads and live-update connections are rate-limited per client address and overall
+(`ratelimit.StatusGate`); a refusal is 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from central_broker.queue import StopState, VisitState, VisitStatus
+from central_broker.web.auth_pages import client_of
+from central_broker.web.context import WebContext, ctx_of
+from central_broker.web.queue_common import counter_floor, feed_of, sse
+from central_broker.web.queue_texts import LANGUAGE_NAMES, resident_language, status_text
+from madoguchi.contracts.catalog_base import CatalogLookupError
+
+__all__ = ["router", "status_values"]
+
+_logger = logging.getLogger(__name__)
+
+_KEEPALIVE_S = 15.0
+TOKEN_MAX = 128
+
+
+def _counter_text(ctx: WebContext, counter: str, lang: str) -> tuple[str, str]:
+    """(counter as residents read it, its floor) in `lang`."""
+    try:
+        found = ctx.catalog.counter(counter)
+        name, number = found.names.text(lang), found.number or counter
+    except CatalogLookupError:  # a counter no longer in the catalog is shown by id
+        name, number = counter, counter
+    floor = counter_floor(ctx, counter)
+    return (
+        status_text(lang, "counter", number=number, name=name),
+        "" if floor is None else status_text(lang, "floor", floor=floor),
+    )
+
+
+def status_values(ctx: WebContext, status: VisitStatus, lang: str) -> dict[str, Any]:
+    """What the status panel shows, in `lang`: number, state, message, people ahead, wait range, counters to come."""
+    visit = status.visit
+    current = visit.current
+    values: dict[str, Any] = {"number": visit.number, "ahead": "", "range": "", "then": []}
+    if visit.state is VisitState.FINISHED:
+        values.update(state="done", message=status_text(lang, "done"))
+        return values
+    if visit.state is VisitState.CANCELLED or current is None:
+        values.update(state="cancelled", message=status_text(lang, "cancelled"))
+        return values
+    counter, floor = _counter_text(ctx, current.counter, lang)
+    values["then"] = [_counter_text(ctx, s.counter, lang)[0] for s in visit.next_stops]
+    if current.state is StopState.CALLED:
+        values.update(state="called", message=status_text(lang, "called", counter=counter, floor=floor))
+    elif current.state is StopState.SERVING:
+        values.update(state="serving", message=status_text(lang, "serving", counter=counter))
+    else:
+        earlier_done = any(s.state is StopState.DONE and s.seq < current.seq for s in visit.stops)
+        state = "next" if earlier_done else "waiting"
+        values.update(state=state, message=status_text(lang, state, counter=counter, floor=floor))
+        if status.estimate is not None:
+            est = status.estimate
+            values["ahead"] = status_text(lang, "ahead", n=est.people_ahead)
+            values["range"] = status_text(lang, "range", low=est.lower_minutes, high=est.upper_minutes)
+    return values
+
+
+def _texts(lang: str) -> dict[str, str]:
+    keys = ("title", "number", "then", "live", "reconnecting", "range_note", "language")
+    return {k: status_text(lang, k) for k in keys}
+
+
+def _page(
+    request: Request, lang: str, status_code: int, template: str = "queue_status.html", **values: Any
+) -> Response:
+    ctx = ctx_of(request)
+    values.setdefault("panel", None)
+    return ctx.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "t": _texts(lang),
+            "languages": list(LANGUAGE_NAMES.items()),
+            **values,
+        },
+        status_code=status_code,
+    )
+
+
+def _refusal(request: Request, lang: str, status_code: int, key: str, title_key: str = "title") -> Response:
+    return _page(
+        request,
+        lang,
+        status_code,
+        "queue_status_refused.html",
+        heading=status_text(lang, title_key),
+        message=status_text(lang, key),
+    )
+
+
+def _admit(request: Request, lang: str) -> Response | None:
+    """A refusal response when the client is over its limit (429) or the queue is missing (503)."""
+    ctx = ctx_of(request)
+    gate = ctx.status_gate
+    assert gate is not None  # made by WebContext
+    if wait := gate.wait_s(client_of(request)):
+        _logger.info("status page: %s throttled for %.0f s", client_of(request), wait)
+        response = _refusal(request, lang, 429, "too_many")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    if ctx.queue is None:
+        return _refusal(request, lang, 503, "unavailable")
+    return None
+
+
+def _lookup(ctx: WebContext, token: str) -> VisitStatus | None:
+    if ctx.queue is None or len(token) > TOKEN_MAX:
+        return None
+    return ctx.queue.status_by_token(token)
+
+
+def _not_found(request: Request, lang: str) -> Response:
+    """The one answer for unknown, forged and expired tokens."""
+    return _refusal(request, lang, 404, "not_found", "not_found_title")
+
+
+def _panel_html(ctx: WebContext, status: VisitStatus | None, lang: str) -> str:
+    template = ctx.templates.get_template("queue_status_panel.html")
+    if status is None:
+        panel = {
+            "state": "ended",
+            "number": "",
+            "message": status_text(lang, "not_found"),
+            "ahead": "",
+            "range": "",
+            "then": [],
+        }
+    else:
+        panel = status_values(ctx, status, lang)
+    return template.render(panel=panel, t=_texts(lang))
+
+
+def router() -> APIRouter:
+    """Routes of this module."""
+    api = APIRouter()
+
+    @api.get("/q/{token}")
+    def status_page(request: Request, token: str, lang: str = "") -> Response:
+        language = resident_language(lang, request.headers.get("accept-language"))
+        if (refused := _admit(request, language)) is not None:
+            return refused
+        ctx = ctx_of(request)
+        status = _lookup(ctx, token)
+        if status is None:
+            return _not_found(request, language)
+        return _page(request, language, 200, panel=status_values(ctx, status, language))
+
+    @api.get("/q/{token}/events")
+    async def status_events(request: Request, token: str, lang: str = "") -> Response:
+        language = resident_language(lang, request.headers.get("accept-language"))
+        if (refused := _admit(request, language)) is not None:
+            return refused
+        ctx = ctx_of(request)
+        status = await run_in_threadpool(_lookup, ctx, token)
+        if status is None:
+            return _not_found(request, language)
+        branch = status.visit.branch
+        feed = feed_of(ctx)
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield b"retry: 3000\n\n"
+            seen = -1
+            shown = ""
+            idle = 0.0
+            while not await request.is_disconnected():
+                latest = await run_in_threadpool(feed.last_id, branch)
+                if latest != seen:
+                    seen = latest
+                    current = await run_in_threadpool(_lookup, ctx, token)
+                    html = await run_in_threadpool(_panel_html, ctx, current, language)
+                    if html != shown:
+                        shown = html
+                        state = "ended" if current is None else status_values(ctx, current, language)["state"]
+                        yield sse("status", {"html": html, "state": state})
+                        idle = 0.0
+                    if current is None:
+                        return
+                await asyncio.sleep(ctx.sse_interval_s)
+                idle += ctx.sse_interval_s
+                if idle >= _KEEPALIVE_S:
+                    yield b": keep-alive\n\n"
+                    idle = 0.0
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+        )
+
+    return api
