@@ -34,6 +34,7 @@ from central_broker.web.queue_common import (
     check_board_key,
     counter_number,
     feed_of,
+    poll_s,
     queue_of,
     sse,
 )
@@ -135,6 +136,7 @@ def router() -> APIRouter:
         _admit(request, branch, key)
         ctx = ctx_of(request)
         feed = feed_of(ctx)
+        interval = poll_s(ctx)
         resumed = _last_event_id(request)
 
         async def stream() -> AsyncIterator[bytes]:
@@ -145,8 +147,8 @@ def router() -> APIRouter:
             yield sse("board", {"entries": entries, "calls": calls}, seen)
             idle = 0.0
             while not await request.is_disconnected():
-                await asyncio.sleep(ctx.sse_interval_s)
-                idle += ctx.sse_interval_s
+                await asyncio.sleep(interval)
+                idle += interval
                 latest = await run_in_threadpool(feed.last_id, branch)
                 if latest != seen:
                     calls = await run_in_threadpool(_calls_after, ctx, branch, seen)

@@ -5,7 +5,9 @@
   the key is HMAC-SHA256 of the branch under the central's board secret (`load_board_secret`), so it
   differs per branch, needs no table and is revoked for every branch at once by replacing the secret.
 - `QueueFeed`: the latest journal id per branch, read at most once per `interval_s` whatever the number
-  of live pages following that branch (500 status pages cost one query a second, not 500).
+  of live pages following that branch (500 status pages cost one query a second, not 500), and one
+  `BranchSnapshot` per new id (every visit's status, read once) that the status streams read from memory.
+- Queue pages poll every `poll_s(ctx)` (`sse_interval_s`, at most `QUEUE_POLL_S`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import select
 
 from central_broker.queue import QueueService
 from central_broker.queue.schema import queue_desk
+from central_broker.queue.snapshot import BranchSnapshot, branch_snapshot
 from central_broker.store.schema import kiosk_state
 from central_broker.web.context import WebContext
 from central_broker.web.i18n import gettext_ as _
@@ -33,6 +36,7 @@ from madoguchi.contracts.catalog_base import CatalogLookupError
 
 __all__ = [
     "BOARD_SECRET_BYTES",
+    "QUEUE_POLL_S",
     "QueueFeed",
     "board_key",
     "branches_of",
@@ -41,6 +45,7 @@ __all__ = [
     "counter_label",
     "feed_of",
     "load_board_secret",
+    "poll_s",
     "queue_of",
     "sse",
 ]
@@ -48,6 +53,7 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 BOARD_SECRET_BYTES = 32
+QUEUE_POLL_S = 0.5  # queue pages poll at least this often (calls should show within a second)
 
 
 def queue_of(ctx: WebContext) -> QueueService:
@@ -149,6 +155,8 @@ class QueueFeed:
         self._clock = clock
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[float, int]] = {}
+        self._snapshots: dict[str, BranchSnapshot] = {}
+        self._computing: dict[str, threading.Lock] = {}
 
     def _read(self, branch: str) -> int:
         return self.queue.last_event_id(branch)
@@ -165,6 +173,39 @@ class QueueFeed:
             self._latest[branch] = (now, latest)
         return latest
 
+    def cached_snapshot(self, branch: str) -> BranchSnapshot | None:
+        """`branch`'s snapshot when it is current (no query, safe on the event loop), else None."""
+        now = self._clock()
+        with self._lock:
+            cached = self._latest.get(branch)
+            snap = self._snapshots.get(branch)
+        if cached is None or snap is None or now - cached[0] >= self.interval_s or snap.last_id != cached[1]:
+            return None
+        return snap
+
+    def snapshot(self, branch: str) -> BranchSnapshot:
+        """Every visit's status at `branch` as of its latest journal id; computed once per new id."""
+        latest = self.last_id(branch)
+        with self._lock:
+            snap = self._snapshots.get(branch)
+            computing = self._computing.setdefault(branch, threading.Lock())
+        if snap is not None and snap.last_id == latest:
+            return snap
+        with computing:  # the other streams wait for the one computing it
+            with self._lock:
+                snap = self._snapshots.get(branch)
+            if snap is not None and snap.last_id >= latest:
+                return snap
+            snap = branch_snapshot(self.queue, branch, latest)
+            with self._lock:
+                self._snapshots[branch] = snap
+            return snap
+
+
+def poll_s(ctx: WebContext) -> float:
+    """How often the queue pages' event streams look for journal changes (seconds)."""
+    return min(ctx.sse_interval_s, QUEUE_POLL_S)
+
 
 def feed_of(ctx: WebContext) -> QueueFeed:
     """The process's `QueueFeed` (kept in the context's cache)."""
@@ -172,6 +213,6 @@ def feed_of(ctx: WebContext) -> QueueFeed:
     with ctx.cache_lock:
         feed = ctx.cache.get("queue_feed")
         if not isinstance(feed, QueueFeed) or feed.queue is not queue:
-            feed = QueueFeed(queue, max(0.05, ctx.sse_interval_s / 2))
+            feed = QueueFeed(queue, max(0.05, poll_s(ctx) / 2))
             ctx.cache["queue_feed"] = feed
         return feed

@@ -3,7 +3,9 @@
 It shows the visit number and where the visit stands — waiting at counter X (people ahead and a wait
 range, never a single number), called at counter X, being served, next counter, done — and follows the
 branch's journal over server-sent events (`/q/<token>/events`), which carry the re-rendered panel, so the
-page changes without a reload. No personal data exists in the queue to show.
+page changes without a reload. No personal data exists in the queue to show. A stream resolves its token
+to its visit once; afterwards it reads the visit from the branch snapshot that `QueueFeed` computes once
+per journal change for every stream, and re-renders its panel only when what it shows changed.
 
 Unknown, forged and expired tokens get the very same answer (404, a body that depends only on the
 language). Page loads and live-update connections are rate-limited per client address and overall
@@ -22,10 +24,11 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from central_broker.queue import StopState, VisitState, VisitStatus
+from central_broker.queue import QueueError, StopState, VisitState, VisitStatus
+from central_broker.queue.snapshot import BranchSnapshot, TokenVisit, token_visit
 from central_broker.web.auth_pages import client_of
 from central_broker.web.context import WebContext, ctx_of
-from central_broker.web.queue_common import counter_floor, feed_of, sse
+from central_broker.web.queue_common import QueueFeed, counter_floor, feed_of, poll_s, sse
 from central_broker.web.queue_texts import LANGUAGE_NAMES, resident_language, status_text
 from madoguchi.contracts.catalog_base import CatalogLookupError
 
@@ -134,15 +137,42 @@ def _lookup(ctx: WebContext, token: str) -> VisitStatus | None:
     return ctx.queue.status_by_token(token)
 
 
+def _resolve(ctx: WebContext, token: str) -> TokenVisit | None:
+    if ctx.queue is None or len(token) > TOKEN_MAX:
+        return None
+    return token_visit(ctx.queue, token)
+
+
+def _in_memory(feed: QueueFeed, ref: TokenVisit, snap: BranchSnapshot | None) -> VisitStatus | None:
+    """The visit's status from a current snapshot without any query; None: ask `_current`."""
+    if snap is None or feed.queue.now_ms() >= ref.expires_at:
+        return None
+    return snap.statuses.get(ref.visit_id)
+
+
+def _current(ctx: WebContext, feed: QueueFeed, ref: TokenVisit) -> VisitStatus | None:
+    """The visit's status from the branch snapshot (one read per journal change for every stream)."""
+    queue = feed.queue
+    if queue.now_ms() >= ref.expires_at:
+        return None  # expired while followed: the same answer as an unknown token
+    snap = feed.cached_snapshot(ref.branch) or feed.snapshot(ref.branch)
+    found = snap.statuses.get(ref.visit_id)
+    if found is not None:
+        return found
+    try:  # not in today's snapshot (a visit of another business day): read it alone
+        return VisitStatus(queue.visit(ref.visit_id), queue.estimate_for_visit(ref.visit_id))
+    except QueueError:
+        return None
+
+
 def _not_found(request: Request, lang: str) -> Response:
     """The one answer for unknown, forged and expired tokens."""
     return _refusal(request, lang, 404, "not_found", "not_found_title")
 
 
-def _panel_html(ctx: WebContext, status: VisitStatus | None, lang: str) -> str:
-    template = ctx.templates.get_template("queue_status_panel.html")
+def _panel_values(ctx: WebContext, status: VisitStatus | None, lang: str) -> dict[str, Any]:
     if status is None:
-        panel = {
+        return {
             "state": "ended",
             "number": "",
             "message": status_text(lang, "not_found"),
@@ -150,8 +180,11 @@ def _panel_html(ctx: WebContext, status: VisitStatus | None, lang: str) -> str:
             "range": "",
             "then": [],
         }
-    else:
-        panel = status_values(ctx, status, lang)
+    return status_values(ctx, status, lang)
+
+
+def _render_panel(ctx: WebContext, panel: dict[str, Any], lang: str) -> str:
+    template = ctx.templates.get_template("queue_status_panel.html")
     return template.render(panel=panel, t=_texts(lang))
 
 
@@ -176,32 +209,37 @@ def router() -> APIRouter:
         if (refused := _admit(request, language)) is not None:
             return refused
         ctx = ctx_of(request)
-        status = await run_in_threadpool(_lookup, ctx, token)
-        if status is None:
+        ref = await run_in_threadpool(_resolve, ctx, token)
+        if ref is None:
             return _not_found(request, language)
-        branch = status.visit.branch
         feed = feed_of(ctx)
+        interval = poll_s(ctx)
 
         async def stream() -> AsyncIterator[bytes]:
             yield b"retry: 3000\n\n"
             seen = -1
-            shown = ""
+            shown: dict[str, Any] | None = None
             idle = 0.0
             while not await request.is_disconnected():
-                latest = await run_in_threadpool(feed.last_id, branch)
+                snap = feed.cached_snapshot(ref.branch)
+                latest = (
+                    snap.last_id if snap is not None else await run_in_threadpool(feed.last_id, ref.branch)
+                )
                 if latest != seen:
                     seen = latest
-                    current = await run_in_threadpool(_lookup, ctx, token)
-                    html = await run_in_threadpool(_panel_html, ctx, current, language)
-                    if html != shown:
-                        shown = html
-                        state = "ended" if current is None else status_values(ctx, current, language)["state"]
-                        yield sse("status", {"html": html, "state": state})
+                    current = _in_memory(feed, ref, snap)
+                    if current is None:
+                        current = await run_in_threadpool(_current, ctx, feed, ref)
+                    values = _panel_values(ctx, current, language)
+                    if values != shown:  # the panel is rendered only when what it shows changed
+                        shown = values
+                        html = _render_panel(ctx, values, language)
+                        yield sse("status", {"html": html, "state": values["state"]})
                         idle = 0.0
                     if current is None:
                         return
-                await asyncio.sleep(ctx.sse_interval_s)
-                idle += ctx.sse_interval_s
+                await asyncio.sleep(interval)
+                idle += interval
                 if idle >= _KEEPALIVE_S:
                     yield b": keep-alive\n\n"
                     idle = 0.0
