@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +44,25 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """What the centre stores of a token (SHA-256, hex)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def visit_of(row: Row[Any], stops: Sequence[Row[Any]]) -> Visit:
+    """A `Visit` from its `queue_visit` row and its `queue_stop` rows (any order; sorted by `seq`)."""
+    return Visit(
+        id=row.id,
+        branch=row.branch,
+        day=row.day,
+        number=row.number,
+        prefix=row.prefix,
+        n=row.n,
+        category=row.category,
+        state=VisitState(row.state),
+        source=TicketSource(row.source),
+        device_id=row.device_id,
+        issued_at=row.issued_at,
+        ended_at=row.ended_at,
+        stops=tuple(_stop(s) for s in sorted(stops, key=lambda s: s.seq)),
+    )
 
 
 def _stop(r: Row[Any]) -> Stop:
@@ -164,24 +183,8 @@ class QueueBase:
         row = conn.execute(query).first()
         if row is None:
             raise QueueError(QueueErrorKind.NOT_FOUND, f"there is no visit {visit_id}", "reload the page")
-        stops = conn.execute(
-            select(queue_stop).where(queue_stop.c.visit_id == visit_id).order_by(queue_stop.c.seq)
-        ).all()
-        return Visit(
-            id=row.id,
-            branch=row.branch,
-            day=row.day,
-            number=row.number,
-            prefix=row.prefix,
-            n=row.n,
-            category=row.category,
-            state=VisitState(row.state),
-            source=TicketSource(row.source),
-            device_id=row.device_id,
-            issued_at=row.issued_at,
-            ended_at=row.ended_at,
-            stops=tuple(_stop(s) for s in stops),
-        )
+        stops = conn.execute(select(queue_stop).where(queue_stop.c.visit_id == visit_id)).all()
+        return visit_of(row, stops)
 
     def visit(self, visit_id: int) -> Visit:
         """One visit with its route.

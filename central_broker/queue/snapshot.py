@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
-from central_broker.queue.base import _stop, hash_token
+from central_broker.queue.base import hash_token, visit_of
 from central_broker.queue.estimates import EstimateQueries, percentile, wait_range
 from central_broker.queue.issuing import VisitStatus
-from central_broker.queue.models import Estimate, StopState, TicketSource, Visit, VisitState
+from central_broker.queue.models import Estimate, StopState
 from central_broker.queue.schema import queue_stop, queue_visit
 
 __all__ = ["BranchSnapshot", "TokenVisit", "branch_snapshot", "token_visit"]
@@ -61,24 +61,6 @@ def token_visit(queue: EstimateQueries, token: str) -> TokenVisit | None:
             )
         ).first()
     return None if row is None else TokenVisit(row.id, row.branch, int(row.token_expires))
-
-
-def _visit(row: Row[Any], stops: list[Row[Any]]) -> Visit:
-    return Visit(
-        id=row.id,
-        branch=row.branch,
-        day=row.day,
-        number=row.number,
-        prefix=row.prefix,
-        n=row.n,
-        category=row.category,
-        state=VisitState(row.state),
-        source=TicketSource(row.source),
-        device_id=row.device_id,
-        issued_at=row.issued_at,
-        ended_at=row.ended_at,
-        stops=tuple(_stop(s) for s in sorted(stops, key=lambda s: s.seq)),
-    )
 
 
 def _service_samples(queue: EstimateQueries, stops: Sequence[Row[Any]]) -> dict[str, list[float]]:
@@ -127,7 +109,7 @@ def branch_snapshot(queue: EstimateQueries, branch: str, last_id: int) -> Branch
     samples = _service_samples(queue, stops)
     statuses: dict[int, VisitStatus] = {}
     for row in visits:
-        visit = _visit(row, by_visit.get(row.id, []))
+        visit = visit_of(row, by_visit.get(row.id, []))
         stop = visit.current
         estimate = None
         if stop is not None and stop.state is StopState.WAITING and stop.entered_at is not None:
