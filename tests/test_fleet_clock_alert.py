@@ -9,7 +9,6 @@ meaning; once the flag appears (NTP answered) the next health clears it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,7 @@ from central_broker.store.clock_alert import CLOCK_ALERT, CLOCK_ALERT_CODE
 from central_broker.web import WebContext
 from kiosk_app.agent import AgentOptions, FleetAgent, SimulatedDeviceHealth, clock_synced
 from madoguchi.config.kiosk import simulated_kiosk_config
-from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet import new_device_id, running_agent, wait_for
 from tests.fixtures.web import make_user, signed_in
 
 pytestmark = pytest.mark.mosquitto
@@ -40,16 +39,8 @@ def _kiosk(
     config = simulated_kiosk_config(data_dir, broker.url, dev)
     options = AgentOptions(reconnect_min_s=0.2, tick_s=0.05, drain_start_delay=lambda: 0.0)
     agent = FleetAgent(config, SimulatedDeviceHealth(config), options=options, clock_is_synced=synced)
-    stop = threading.Event()
-    runner = threading.Thread(target=agent.run, args=(stop,))
-    agent.start()
-    runner.start()
-    try:
+    with running_agent(agent):
         yield agent
-    finally:
-        stop.set()
-        runner.join()
-        agent.stop()
 
 
 def _open_clock_alerts(store: FleetStore, dev: str) -> list[str]:

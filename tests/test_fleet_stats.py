@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from madoguchi.config.central import local_central_config
 from madoguchi.config.kiosk import simulated_kiosk_config
 from madoguchi.contracts.messages import Severity
 from tests.fixtures.fleet import new_device_id
+from tests.fixtures.fleet import running_agent as run_agent
 from tests.fixtures.mosquitto import mqtt_publish
 
 pytestmark = pytest.mark.mosquitto
@@ -58,16 +58,8 @@ def running_agent(broker: MosquittoBroker, data_dir: Path, dev: str, **options: 
     agent = FleetAgent(  # no timesyncd here: the clock counts as synchronised (no `clock-unsynced` alert)
         config, SimulatedDeviceHealth(config), options=opts, monotonic=monotonic, clock_is_synced=lambda: True
     )
-    stop = threading.Event()
-    runner = threading.Thread(target=agent.run, args=(stop,))
-    agent.start()
-    runner.start()
-    try:
+    with run_agent(agent):
         yield agent
-    finally:
-        stop.set()
-        runner.join()
-        agent.stop()
 
 
 def _emit(agent: FleetAgent, count: int) -> None:

@@ -28,7 +28,7 @@ from madoguchi.config.kiosk import load_kiosk_config
 from madoguchi.errors import UserError
 from provisioning.updates import build_bundle, open_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
-from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet import new_device_id, running_agent, wait_for
 from tests.fixtures.fleet_signing import catalog_body
 from tests.provisioning_cli import command, wait_listening
 from tests.release_wheels import make_wheel
@@ -686,38 +686,32 @@ def test_a_kiosk_from_the_image_enrols_and_accepts_a_signed_catalog_and_release(
         idle = threading.Event()  # no resident: the catalog is applied at once
         idle.set()
         services = attach_fleet_services(agent, idle=idle.is_set, clock_is_synced=lambda: True)
-        stop = threading.Event()
-        runner = threading.Thread(target=agent.run, args=(stop,))
-        agent.start()
-        runner.start()
         try:
-            wait_for(agent.connected.is_set, f"{device} connected over mTLS with its enrolled identity")
-            catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
-            release = build_release(catalog_body(71), signing_keys.catalog_key())
-            publish_release(catalog_broker, signing_keys, release, [device], central_store)
-            wait_for(lambda: services.catalogs.version() == 71, "the signed catalog applied")
-            idle.clear()  # a resident arrives: the release is fetched and verified, then waits
+            with running_agent(agent):
+                wait_for(agent.connected.is_set, f"{device} connected over mTLS with its enrolled identity")
+                catalog_broker = service_broker(fleet_broker, fleet_pki, "svc-catalog")
+                release = build_release(catalog_body(71), signing_keys.catalog_key())
+                publish_release(catalog_broker, signing_keys, release, [device], central_store)
+                wait_for(lambda: services.catalogs.version() == 71, "the signed catalog applied")
+                idle.clear()  # a resident arrives: the release is fetched and verified, then waits
 
-            work = rootfs.parent
-            wheels = make_wheel(work / "wheels-9.1.0", "9.1.0").parent
-            bundle = tmp_path / "release-9.1.0.tar"
-            build_bundle(wheels, "9.1.0", bundle, app="kioskfake")
-            sign_bundle(bundle, load_private_key(work / "keys" / "release-2026.key"))
-            rollout = ReleaseRollout(central_store, catalog_broker, signing_keys,
-                                     ReleaseFiles(central_data / "releases"))  # fmt: skip
-            rollout.start(bundle, load_public_keys(work / "keys"), url, [device], test_device=device,
-                          percents=(100,))  # fmt: skip
+                work = rootfs.parent
+                wheels = make_wheel(work / "wheels-9.1.0", "9.1.0").parent
+                bundle = tmp_path / "release-9.1.0.tar"
+                build_bundle(wheels, "9.1.0", bundle, app="kioskfake")
+                sign_bundle(bundle, load_private_key(work / "keys" / "release-2026.key"))
+                rollout = ReleaseRollout(central_store, catalog_broker, signing_keys,
+                                         ReleaseFiles(central_data / "releases"))  # fmt: skip
+                rollout.start(bundle, load_public_keys(work / "keys"), url, [device], test_device=device,
+                              percents=(100,))  # fmt: skip
 
-            def acks() -> list[str]:
-                return [a.status for a in central_store.acks(device, "release-9.1.0")]
+                def acks() -> list[str]:
+                    return [a.status for a in central_store.acks(device, "release-9.1.0")]
 
-            wait_for(lambda: "WAITING_IDLE" in acks(), "the release verified, waiting for the resident")
-            assert acks()[:4] == ["QUEUED", "DOWNLOADING", "VERIFIED", "WAITING_IDLE"]
-            assert not [a for a in central_store.alerts(device_id=device) if a.code == "keys_rejected"]
+                wait_for(lambda: "WAITING_IDLE" in acks(), "the release verified, waiting for the resident")
+                assert acks()[:4] == ["QUEUED", "DOWNLOADING", "VERIFIED", "WAITING_IDLE"]
+                assert not [a for a in central_store.alerts(device_id=device) if a.code == "keys_rejected"]
         finally:
-            stop.set()
-            runner.join()
-            agent.stop()
             services.releases.wait_idle()
     finally:
         ingest.stop()

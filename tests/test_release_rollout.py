@@ -46,7 +46,7 @@ from madoguchi.errors import UserError
 from provisioning.updates import ReadinessFile, build_bundle, sign_bundle
 from provisioning.updates.keys import generate_key, load_private_key, load_public_keys
 from provisioning.updates.targets import TargetPlatform
-from tests.fixtures.fleet import new_device_id, wait_for
+from tests.fixtures.fleet import new_device_id, running_agent, wait_for
 from tests.fixtures.fleet_pki import device_identity, service_identity
 from tests.fixtures.fleet_signing import catalog_body
 from tests.fixtures.web import make_user, signed_in
@@ -158,17 +158,11 @@ def kiosk_agent(
     options = AgentOptions(reconnect_min_s=0.2, tick_s=0.05, drain_start_delay=lambda: 0.0)
     agent = FleetAgent(config, SimulatedDeviceHealth(config), options=options)
     services = attach_fleet_services(agent, idle=idle, clock_is_synced=lambda: True)
-    stop = threading.Event()
-    runner = threading.Thread(target=agent.run, args=(stop,))
-    agent.start()
-    runner.start()
     try:
-        wait_for(agent.connected.is_set, f"{device_id} connected over mTLS")
-        yield Kiosk(device_id, data, ready, agent, services)
+        with running_agent(agent):
+            wait_for(agent.connected.is_set, f"{device_id} connected over mTLS")
+            yield Kiosk(device_id, data, ready, agent, services)
     finally:
-        stop.set()
-        runner.join()
-        agent.stop()
         services.releases.wait_idle()
 
 
