@@ -6,16 +6,18 @@ export KIVY_NO_ARGS := 1
 .PHONY: demo test bootstrap lint typecheck pytest uitest schemas wheelhouse clean
 
 demo: bootstrap
-	$(BIN)/kiosk demo
+	$(BIN)/madoguchi-demo
 
 test: bootstrap lint typecheck pytest uitest
 
 bootstrap:
 	@scripts/bootstrap.sh
 
+# ruff, and the layers of pyproject.toml [tool.importlinter]: the kiosk never imports the central.
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy

@@ -8,7 +8,8 @@ network) and prints the p50/p95/max server time. Target: fleet page p95 <= 300 m
 view while nothing changed, so they are measured with a kiosk changing before every request
 (every request rebuilds the view) as well as unchanged.
 
-    .venv/bin/python benchmarks/dashboard.py [--devices 2000] [--days 30] [--sessions-per-day 10]
+    .venv/bin/python -m benchmarks.dashboard [--devices 2000] [--days 30] [--sessions-per-day 10]
+    .venv/bin/python -m benchmarks.dashboard --prefill 12000000     # a month at 2,000 kiosks
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, update
+from sqlalchemy.engine import make_url
 
+from benchmarks.stats_prefill import prefill
 from central_broker.accounts import Role
-from central_broker.store import open_store, sqlite_url
+from central_broker.store import open_store
 from central_broker.store.schema import kiosk_health, kiosk_state
 from central_broker.store.telemetry_schema import kiosk_alert, kiosk_stat
 from central_broker.web import create_app, open_web_context
@@ -50,9 +53,12 @@ def _health(now_ms: int, paper: str) -> dict[str, object]:
     }  # fmt: skip
 
 
-def build(folder: Path, devices: int, days: int, per_day: int) -> tuple[str, int]:
-    """Fill a store; returns its URL and the number of statistics rows."""
-    url = sqlite_url(folder / "central.db")
+def build(url: str, devices: int, days: int, per_day: int, prefill_rows: int = 0) -> tuple[str, int]:
+    """Fill a store; returns its URL and the number of statistics rows.
+
+    With `prefill_rows` the statistics are bulk-written by `stats_prefill` (millions of rows in
+    minutes) instead of `per_day` sessions per kiosk.
+    """
     store = open_store(url)
     rng = random.Random(7)
     now = int(time.time() * 1000)
@@ -81,6 +87,9 @@ def build(folder: Path, devices: int, days: int, per_day: int) -> tuple[str, int
         conn.execute(insert(kiosk_state), states)
         conn.execute(insert(kiosk_health), healths)
         conn.execute(insert(kiosk_alert), alerts)
+    if prefill_rows:
+        store.close()
+        return url, prefill(url, ids, prefill_rows, days, now).rows
     rows = 0
     start = now - days * 86_400_000
     for dev in ids:
@@ -116,6 +125,23 @@ def build(folder: Path, devices: int, days: int, per_day: int) -> tuple[str, int
     return url, rows
 
 
+def _reset_peak_rss() -> float:
+    """Reset this process's peak RSS (Linux `clear_refs` 5); the current RSS in MiB."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmRSS")
+
+
+def _peak_rss_mib() -> float:
+    return _status_mib("VmHWM")
+
+
+def _status_mib(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def timed(client: TestClient, path: str, runs: int, before: Callable[[], None] | None = None) -> list[float]:
     """Milliseconds per request (after one warm-up); `before` runs untimed before each request."""
     first = client.get(path)
@@ -140,14 +166,30 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--sessions-per-day", type=int, default=10)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--prefill",
+        type=int,
+        default=0,
+        help="bulk-write this many statistics instead (12000000 = a month at 2,000 kiosks)",
+    )
+    parser.add_argument("--store", help="an EMPTY store URL to use (default: SQLite in a temporary folder), "
+                                        "e.g. postgresql://u@h:p/db")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
         folder = Path(tmp)
+        config = local_central_config(folder, "mqtt://127.0.0.1:1883")
+        if args.store:
+            config = config.model_copy(
+                update={"central": config.central.model_copy(update={"store_url": args.store})}
+            )
         began = time.perf_counter()
-        _url, rows = build(folder, args.devices, args.days, args.sessions_per_day)
-        print(f"store: {args.devices} kiosks, {rows:,} statistics rows over {args.days} days "
+        _url, rows = build(
+            config.central.store_url, args.devices, args.days, args.sessions_per_day, args.prefill
+        )
+        print(f"store: {args.devices} kiosks, {rows:,} statistics rows over {args.days} days in "
+              f"{make_url(config.central.store_url).get_backend_name()} "
               f"(built in {time.perf_counter() - began:.1f} s)")  # fmt: skip
-        ctx = open_web_context(local_central_config(folder, "mqtt://127.0.0.1:1883"))
+        ctx = open_web_context(config)
         ctx.accounts.add_user("bench", PASSWORD, Role.OPERATOR)
         app = create_app(ctx)
         freeze_startup_objects()  # as WebServer.start() does
@@ -169,8 +211,10 @@ def main() -> None:
                         .values(status="offline" if n % 2 else "online", since=int(time.time() * 1000) + n)
                     )
 
+            rss_before = _reset_peak_rss()
             warm_s = KpiWarmer(ctx).warm_once()  # what `kiosk-central serve` does in the background at start
-            print(f"{'KPI background warm-up pass (at serve start)':<44} {warm_s * 1000:7.1f} ms")
+            print(f"{'KPI background warm-up pass (at serve start)':<44} {warm_s * 1000:7.1f} ms, "
+                  f"peak RSS {_peak_rss_mib():.0f} MiB (before: {rss_before:.0f} MiB)")  # fmt: skip
             cold_kpi = time.perf_counter()
             assert client.get("/kpi").status_code == 200
             cold_ms = (time.perf_counter() - cold_kpi) * 1000
@@ -195,7 +239,7 @@ def main() -> None:
                 ("KPI page, 30 days, warm", "/kpi", max(5, args.runs // 3), None),
             ]
             # A new process: the in-memory caches are empty, the per-day KPI rows are in the database.
-            restarted = open_web_context(local_central_config(folder, "mqtt://127.0.0.1:1883"))
+            restarted = open_web_context(config)
             with TestClient(create_app(restarted)) as second:
                 token = re.search(r'name="csrf_token" value="([^"]+)"', second.get("/login").text)
                 assert token is not None

@@ -44,7 +44,7 @@ class SimKiosk:
 class Simulator:
     """All kiosks of one process."""
 
-    def __init__(self, device_ids: list[str], port: int, catalog_key: bytes) -> None:
+    def __init__(self, device_ids: list[str], port: int, catalog_key: bytes, first_seq: int = 1) -> None:
         self.selector = selectors.DefaultSelector()
         self.keys = {}
         public = Ed25519PublicKey.from_public_bytes(catalog_key)
@@ -57,7 +57,7 @@ class Simulator:
         self.port = port
         for dev in device_ids:
             client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=dev, protocol=mqtt.MQTTv5)
-            kiosk = SimKiosk(dev, client)
+            kiosk = SimKiosk(dev, client, next_seq=first_seq)
             client.user_data_set(kiosk)
             client.on_connect = self._on_connect
             client.on_message = self._on_message
@@ -151,11 +151,13 @@ def _rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_simulator(device_ids: list[str], port: int, catalog_key: bytes, control: Connection) -> None:
-    """Child-process entry: obey commands from `control` until "stop"."""
+def run_simulator(
+    device_ids: list[str], port: int, catalog_key: bytes, control: Connection, first_seq: int = 1
+) -> None:
+    """Child-process entry: obey commands from `control` until "stop"; statistics start at `first_seq`."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    sim = Simulator(device_ids, port, catalog_key)
+    sim = Simulator(device_ids, port, catalog_key, first_seq)
     sim.connect_all()
     rate = 0.0
     rate_until = 0.0

@@ -18,6 +18,7 @@ import argparse
 import os
 import random
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -188,6 +189,7 @@ def main() -> int:
         broker.stop()
         store.close()
         registry.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

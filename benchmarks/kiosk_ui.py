@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -141,23 +142,30 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args.rounds, float(os.environ["KIOSK_BENCH_START"]))))
         return 0
-    env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_USE_DEFAULTCONFIG="1",
-               SDL_VIDEODRIVER="offscreen", KIVY_HOME=tempfile.mkdtemp(prefix="kivy-bench-"))  # fmt: skip
-    for size in args.size or ["1080x1920", "1280x800"]:
-        env["KIOSK_BENCH_START"] = repr(time.time())
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", size, "--rounds", str(args.rounds)],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        data = json.loads(out.stdout.strip().splitlines()[-1])
-        every = sorted(v for values in data["latency_ms"].values() for v in values)
-        print(f"{size}: first frame {data['first_frame_s']:.2f} s, RSS {data['rss_mb']:.0f} MB (peak {data['peak_rss_mb']:.0f} MB), "
-              f"touch-to-frame p50 {statistics.median(every):.1f} ms, p95 {_p(every, 0.95):.1f} ms over {len(every)} touches; first round max {data['cold_max_ms']:.0f} ms")  # fmt: skip
-        for screen, values in sorted(data["latency_ms"].items()):
-            print(
-                f"    {screen:<18} n={len(values):<3} p50 {statistics.median(values):6.1f} ms  p95 {_p(values, 0.95):6.1f} ms  max {values[-1]:6.1f} ms"
-            )
+    with tempfile.TemporaryDirectory(prefix="kivy-bench-") as kivy_home:
+        env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_USE_DEFAULTCONFIG="1",
+                   SDL_VIDEODRIVER="offscreen", KIVY_HOME=kivy_home)  # fmt: skip
+        for size in args.size or ["1080x1920", "1280x800"]:
+            _measure_size(size, args.rounds, env)
     return 0
+
+
+def _measure_size(size: str, rounds: int, env: dict[str, str]) -> None:
+    """Start the app at `size` in a child process and print its figures."""
+    env["KIOSK_BENCH_START"] = repr(time.time())
+    # As a module from the repository root: run as a script, benchmarks/queue.py would shadow `queue`.
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.kiosk_ui", "--child", size, "--rounds", str(rounds)],
+        env=env, capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    every = sorted(v for values in data["latency_ms"].values() for v in values)
+    print(f"{size}: first frame {data['first_frame_s']:.2f} s, RSS {data['rss_mb']:.0f} MB (peak {data['peak_rss_mb']:.0f} MB), "
+          f"touch-to-frame p50 {statistics.median(every):.1f} ms, p95 {_p(every, 0.95):.1f} ms over {len(every)} touches; first round max {data['cold_max_ms']:.0f} ms")  # fmt: skip
+    for screen, values in sorted(data["latency_ms"].items()):
+        print(
+            f"    {screen:<18} n={len(values):<3} p50 {statistics.median(values):6.1f} ms  p95 {_p(values, 0.95):6.1f} ms  max {values[-1]:6.1f} ms"
+        )
 
 
 if __name__ == "__main__":

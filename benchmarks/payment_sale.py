@@ -51,11 +51,38 @@ class TimedPort(SerialPortSource):
         return port
 
 
+JOURNAL = "bench-payments.sqlite"
+
+
+def remove_journal(directory: Path) -> None:
+    """Delete the benchmark journal and its WAL files (a reused --dir must start with no paid orders)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (directory / f"{JOURNAL}{suffix}").unlink(missing_ok=True)
+
+
+def filesystem_type(directory: Path) -> str:
+    """The mounted file system type of `directory` (`ext4`, `tmpfs` …) from /proc/self/mounts.
+
+    `stat -f` names every ext2/3/4 file system "ext2/ext3" (they share one magic number).
+    """
+    target = directory.resolve()
+    best, kind = -1, "unknown"
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = Path(fields[1].replace("\\040", " "))
+        if (target == mount or mount in target.parents) and len(mount.parts) > best:
+            best, kind = len(mount.parts), fields[2]
+    return kind
+
+
 def run_sales(count: int, directory: Path) -> dict[str, float]:
-    """Run `count` sales (after 5 warm-up sales); return timing figures in ms and commits per sale."""
+    """Run `count` sales (after 5 warm-up sales) on a new journal; timing figures in ms and commits per sale."""
+    remove_journal(directory)
     sim = start_simulator("approve")
     sim.terminal.step = 0.0
-    journal = Journal(directory / "bench-payments.sqlite", "jp-000000-k99", clock=SystemClock())
+    journal = Journal(directory / JOURNAL, "jp-000000-k99", clock=SystemClock())
     terminal = PaymentTerminal(TimedPort(sim.path), journal)
     try:
         terminal.open()
@@ -133,9 +160,10 @@ def count_fsyncs(count: int, directory: Path) -> float | None:
     ]
     subprocess.run(base, check=True, capture_output=True)
     baseline = len([ln for ln in out.read_text().splitlines() if "sync(" in ln])
-    (directory / "bench-payments.sqlite").unlink(missing_ok=True)
     subprocess.run(cmd, check=True, capture_output=True)
     total = len([ln for ln in out.read_text().splitlines() if "sync(" in ln])
+    out.unlink()
+    remove_journal(directory)
     return (total - baseline) / count
 
 
@@ -150,12 +178,14 @@ def main() -> int:
     if args.inner:
         run_sales(args.sales, directory)  # --sales 0: open + warm-up only, the strace baseline
         return 0
-    figures = run_sales(args.sales, directory)
-    (directory / "bench-payments.sqlite").unlink(missing_ok=True)
-    fsyncs = count_fsyncs(min(args.sales, 50), directory)
-    fs = subprocess.run(
-        ["stat", "-f", "-c", "%T", str(directory)], capture_output=True, text=True
-    ).stdout.strip()
+    try:
+        figures = run_sales(args.sales, directory)
+        fsyncs = count_fsyncs(min(args.sales, 50), directory)
+    finally:
+        remove_journal(directory)
+        if not args.dir:
+            shutil.rmtree(directory, ignore_errors=True)
+    fs = filesystem_type(directory.parent if not args.dir else directory)
     print(
         f"payment sale benchmark: {args.sales} sales, simulated terminal delays 0, journal on {fs} ({directory})"
     )
@@ -174,8 +204,6 @@ def main() -> int:
         if fsyncs is not None
         else "  fsyncs per sale: n/a (strace not installed)"
     )
-    if not args.dir:
-        shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 

@@ -126,7 +126,7 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         "show_when pointing forward",
         _set("procedures.questions.0.show_when", [{"question": "dog", "answer": "yes"}]),
         "procedures.questions[0].show_when[0].question",
-        "unknown earlier question 'dog'",
+        "question 'dog' is asked later",
     ),
     ("route out of range", _set("procedures.procedures.0.route", 6), "procedures.procedures[0].route", "1, 2, 3, 4 or 5"),
     (

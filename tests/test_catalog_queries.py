@@ -165,8 +165,11 @@ def test_guide_lists_by_counter_keeps_unknown_and_marks_route_4_optional(catalog
         "children": Answer.YES,
         "single_parent": Answer.UNKNOWN,
         "preschool": Answer.YES,
+        "school_child": Answer.NO,
         "care_insurance": Answer.NO,
+        "elderly": Answer.NO,
         "dog": Answer.NO,
+        "pension_self": Answer.NO,
     }
     items = catalog.procedures.results({"moving_in"}, answers)
     status = {item.procedure.id: item.status for item in items}
@@ -175,8 +178,11 @@ def test_guide_lists_by_counter_keeps_unknown_and_marks_route_4_optional(catalog
         "card_address": GuideStatus.LIKELY,
         "jido_teate": GuideStatus.LIKELY,
         "kodomo_iryo": GuideStatus.LIKELY,
+        "inkan": GuideStatus.OPTIONAL,
         "hoiku": GuideStatus.OPTIONAL,
+        "gomi": GuideStatus.OPTIONAL,
         "jido_fuyo": GuideStatus.ASK,
+        "hitorioya_iryo": GuideStatus.ASK,
     }
     orders = [item.counter.visit_order for item in items]
     assert orders == sorted(orders) and items[0].counter.id == "shimin_1"

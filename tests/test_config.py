@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from device_drivers.urls import DeviceKind
 from madoguchi.config import (
     ConfigFileError,
     KioskConfig,
@@ -18,6 +17,7 @@ from madoguchi.config import (
     simulated_kiosk_config,
 )
 from madoguchi.config.problems import ConfigProblem
+from madoguchi.device_urls import DeviceKind
 from madoguchi.errors import ConfigError
 
 KIOSK_TOML = """\

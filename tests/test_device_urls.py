@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from device_drivers.urls import DeviceKind, DeviceUrlError, parse_device_url
+from madoguchi.device_urls import DeviceKind, DeviceUrlError, parse_device_url
 
 
 def test_reader_names_with_spaces_are_taken_as_written() -> None:

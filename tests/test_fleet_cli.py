@@ -1,4 +1,4 @@
-"""The fleet commands as a person runs them: `kiosk-central broker|serve|fleet`, `kiosk run|demo`."""
+"""The fleet commands as a person runs them: `kiosk-central broker|serve|fleet`, `kiosk run`, `madoguchi-demo`."""
 
 from __future__ import annotations
 
@@ -157,12 +157,12 @@ def test_serve_writes_a_kiosk_birth_into_its_store(mosquitto: MosquittoBroker, t
 
 @pytest.mark.mosquitto
 def test_demo_shows_the_kiosk_online_in_fleet_within_10_s_and_offline_after(tmp_path: Path) -> None:
-    """GIVEN `kiosk demo --for N --json` WHEN it is ready THEN `kiosk-central fleet --json` lists the
+    """GIVEN `madoguchi-demo --for N --json` WHEN it is ready THEN `kiosk-central fleet --json` lists the
     kiosk online (within 10 s of starting); WHEN it ends THEN the kiosk is offline (shutdown) and
     every child process is gone."""
     began = time.monotonic()
     demo = subprocess.Popen(
-        [str(BIN / "kiosk"), "demo", "--for", "8", "--json", "--data-dir", str(tmp_path)],
+        [str(BIN / "madoguchi-demo"), "--for", "8", "--json", "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -214,6 +214,6 @@ def _zombie(pid: int) -> bool:
 
 
 def test_demo_help_names_what_it_starts() -> None:
-    text = run("kiosk", "demo", "--help").stdout
+    text = run("madoguchi-demo", "--help").stdout
     for word in ("Mosquitto", "kiosk-central serve", "--simulate", "--for"):
         assert word in text

@@ -37,7 +37,7 @@ def _release(keys: SigningKeys, version: int, municipality: str) -> CatalogRelea
     """Catalog `version` of `municipality`, validly signed by the fleet's catalog key."""
     data = json.loads(catalog_body(version))
     data["municipality"]["code"] = municipality
-    body = json.dumps(data, ensure_ascii=False, indent=1).encode()
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ": ")).encode()
     return build_release(body, keys.catalog_key())
 
 

@@ -16,6 +16,7 @@ from central_broker.broker import MosquittoBroker
 from central_broker.ingest import Ingest
 from central_broker.store import DeviceStatus, FleetStore, open_store
 from central_broker.store.signed_docs import SignedRecord, catalog_document
+from central_broker.web.fleet_read import FleetReader
 from madoguchi.clock import SteppableClock
 from madoguchi.config.central import local_central_config
 from madoguchi.contracts.messages import (
@@ -117,7 +118,10 @@ def test_ingest_and_fleet_command_on_postgresql(
             for n in range(120):
                 agent.emit_statistic("certificate_issued", fee_yen=300, n=n)
             wait_until(lambda: agent.telemetry.outbox.depth() == 0, 20, "the outbox to drain")
+            wait_until(lambda: FleetReader(store).record(dev) is not None, 20, "the kiosk in the fleet")
         assert store.stats_seqs(dev) == list(range(1, 121))
+        record = FleetReader(store).record(dev)  # the dashboard's reader parses the stored health
+        assert record is not None and record[0].health is not None
         result = subprocess.run([str(BIN / "kiosk-central"), "fleet", "--store", postgres_url, "--json"],
                                 capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
         assert result.returncode == 0, result.stderr

@@ -1,4 +1,4 @@
-"""The whole system as `kiosk demo` runs it: Mosquitto, the central (fleet, issuance, orders, visit queue), a
+"""The whole system as `madoguchi-demo` (`make demo`) runs it: Mosquitto, the central (fleet, issuance, orders, visit queue), a
 simulated kiosk whose autopilot residents play the real screens, headless, and simulated counter staff."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 from central_broker.queue import EventKind, QueueEvent
 from central_broker.queue_link.simulated_staff import STAFF_PREFIX
-from kiosk_app.demo import DEMO_DEVICE_ID, DemoStack
-from kiosk_app.demo_summary import demo_summary
+from madoguchi_demo.stack import DEMO_DEVICE_ID, DemoStack
+from madoguchi_demo.summary import demo_summary
 
 pytestmark = [pytest.mark.slow]
 
@@ -103,12 +103,12 @@ def test_simulated_staff_serve_kiosk_numbers_so_the_board_and_status_page_move(t
 
 
 def test_demo_headless_for_seconds_prints_a_json_summary(tmp_path: Path) -> None:
-    """GIVEN `kiosk demo --headless --for 20 --json` WHEN it ends THEN its last line says the kiosk was online,
+    """GIVEN `madoguchi-demo --headless --for 20 --json` WHEN it ends THEN its last line says the kiosk was online,
     residents completed sessions, certificates were issued and verified, payments approved, statistics ingested,
     and the kiosk was shut down cleanly."""
-    kiosk = str(Path(sys.executable).with_name("kiosk"))
+    demo = str(Path(sys.executable).with_name("madoguchi-demo"))
     done = subprocess.run(
-        [kiosk, "demo", "--headless", "--for", "20", "--json", "--data-dir", str(tmp_path / "demo")],
+        [demo, "--headless", "--for", "20", "--json", "--data-dir", str(tmp_path / "demo")],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

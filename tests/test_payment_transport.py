@@ -17,7 +17,7 @@ from device_drivers.payment.kpl import KplCodec
 from device_drivers.payment.messages import Method, ResultCode, StatusReply, TerminalState
 from device_drivers.payment.session import Session
 from device_drivers.payment.transport import SerialPortSource, port_from_url
-from device_drivers.urls import DeviceUrlError
+from madoguchi.device_urls import DeviceUrlError
 from tests.fixtures.serial_pty import PtyPair
 
 STS_01 = bytes.fromhex("02 30 31 30 30 30 33 53 54 53 03 55")

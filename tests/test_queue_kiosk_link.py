@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from central_broker.queue_link import queue_config
 from device_drivers.printer.document import Document
 from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.core import Event
 from kiosk_app.queue_client import QueueClient
 from kiosk_app.runner.queue_journal import QueueJournal
+from kiosk_app.runner.queue_lamps import QueueLamps
+from kiosk_app.runner.queue_parts import follow_opening_time
 from kiosk_app.runner.queue_sync import QueueSync
 from kiosk_app.runner.tickets import TicketDesk
+from madoguchi.config.queue import QueueSection
 from madoguchi.contracts.catalog import load_sample_catalog
-from madoguchi.contracts.queue import MergeResult
-from tests.fixtures.queue import T0
+from madoguchi.contracts.queue import BlockView, MergeResult
+from tests.fixtures.queue import T0, at_jst
 from tests.queue_link_env import BRANCH, PUBLIC_URL, QueueLinkEnv, queue_link
 
 __all__ = ["queue_link"]
@@ -70,3 +74,31 @@ def test_online_then_offline_ticket_is_merged_once(tmp_path: Path, queue_link: Q
     again = client.merge(sent)
     assert [r.outcome for r in again.results] == [MergeResult.DUPLICATE]
     assert len(paper.printed) == 2
+
+
+def test_a_kiosk_numbers_offline_by_the_centrals_opening_time(
+    tmp_path: Path, queue_link: QueueLinkEnv
+) -> None:
+    """GIVEN a central whose `[queue] opening_time` is 08:00 and a kiosk whose kiosk.toml still says 08:30, at
+    08:15 JST WHEN the kiosk has not heard from the central THEN its offline business day is still yesterday;
+    WHEN the central's lamps arrive through Mosquitto THEN the kiosk adopts 08:00: an offline ticket issued now
+    belongs to today (its numbering restarts), and the kiosk keeps the central's value after a restart."""
+    queue_link.host.queue.config = queue_config(QueueSection(public_url=PUBLIC_URL, opening_time="08:00"))
+    at_0815 = at_jst(7, 8, 15)
+    journal = QueueJournal(tmp_path / "offline.sqlite", opening_time="08:30", clock=lambda: at_0815)
+    journal.set_block(BlockView(block=1, first=1001, last=1999))
+    before = journal.today()
+    link = queue_link.kiosk(BRANCH)
+    lamps = QueueLamps(link.device_id)  # the kiosk's down/queue handler, fed what its subscription received
+    lamps.add_listener(lambda view: follow_opening_time(journal, view))
+
+    view = link.next_view(lambda v: v.opening_time is not None)
+    lamps.handle(lamps.topic, view.to_bytes())
+    ticket = journal.issue("moving", "A")
+
+    assert before == "2026-12-06" and view.opening_time == "08:00"
+    assert journal.opening_time == "08:00" and ticket.day == "2026-12-07" and ticket.number == "A-1001"
+    journal.close()
+    restarted = QueueJournal(tmp_path / "offline.sqlite", opening_time="08:30", clock=lambda: at_0815)
+    assert restarted.opening_time == "08:00" and restarted.today() == "2026-12-07"
+    restarted.close()

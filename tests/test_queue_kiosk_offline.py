@@ -207,3 +207,47 @@ def test_lamps_keep_the_newest_view_only() -> None:
     assert lamps.handle(topic, new.to_bytes()) and lamps.handle(topic, old.to_bytes())
     assert lamps.view == new and seen == [None, new]
     assert not lamps.handle(down(DEVICE, Down.CMD), b"{}")
+
+
+class RecordingAlerts:
+    """The fleet agent's alerts as the sync uses them: what was raised and cleared, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def raise_alert(self, alert_id: str, code: str, severity: object, detail: str = "") -> None:
+        self.calls.append(("raise", alert_id, code, str(severity), detail))
+
+    def clear_alert(self, alert_id: str) -> None:
+        self.calls.append(("clear", alert_id))
+
+
+def test_tickets_the_central_rejects_raise_a_fleet_alert_for_the_day(tmp_path: Path) -> None:
+    """GIVEN two offline tickets issued at 10:00 WHEN the central merges one and rejects the other THEN the kiosk
+    raises its retained warning naming the rejected number and reason (and nothing personal); the next business
+    day it is cleared."""
+    now = [datetime(2026, 12, 7, 1, 0, tzinfo=UTC).timestamp()]  # 10:00 JST
+    journal = _journal(tmp_path, clock=lambda: now[0])
+    journal.issue("moving", "A")
+    journal.issue("moving", "A")
+    alerts = RecordingAlerts()
+    sync = QueueSync(
+        journal, MergingCentre([_outcomes(MergeResult.MERGED, MergeResult.REJECTED)]), alerts=alerts
+    )
+
+    assert sync.sync_once() is True
+
+    assert alerts.calls == [
+        (
+            "raise",
+            "queue-offline-rejected",
+            "queue_offline_rejected",
+            "warning",
+            "1 offline ticket(s) refused by the central: A-3002 (outside the block); "
+            "the branch's counter page lists them, serve those residents by hand",
+        )
+    ]
+    now[0] += 86_400
+    sync.sync_once()
+    assert alerts.calls[-1] == ("clear", "queue-offline-rejected")
+    assert journal.rejected() == [("A-3002", "outside the block")]  # still kept for staff

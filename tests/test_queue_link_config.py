@@ -59,7 +59,7 @@ def test_bad_queue_settings_are_named(tmp_path: Path, extra: str, named: str) ->
 
 
 def test_the_demo_configuration_issues_at_every_hour(tmp_path: Path) -> None:
-    """GIVEN `[issuance] demo = true` and no `[queue]` (what `kiosk demo` writes) THEN the queue is always
+    """GIVEN `[issuance] demo = true` and no `[queue]` (what `madoguchi-demo` writes) THEN the queue is always
     open; an explicit `[queue]` table is taken as written."""
     for name in ("sign.pem", "audit.key"):
         (tmp_path / name).write_text("x")

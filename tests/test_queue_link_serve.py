@@ -1,6 +1,6 @@
 """`kiosk-central serve` with the demo's configuration serves visit numbers and publishes the lamps.
 
-The configuration is the one `kiosk demo` writes (`DemoCentral`, with `[queue] always_open = true`), so the
+The configuration is the one `madoguchi-demo` writes (`DemoCentral`, with `[queue] always_open = true`), so the
 queue issues at every hour like the demo's always-open catalog; the kiosk's branch is the one its birth
 reports, as the demo kiosk's `本庁舎 (simulated)`.
 """
@@ -19,7 +19,6 @@ import pytest
 from central_broker.broker import MosquittoBroker
 from central_broker.store import DeviceRecord, open_store
 from central_broker.web.server import WebServer
-from kiosk_app.demo_central import DemoCentral
 from kiosk_app.rpc_client import RpcClient, RpcTimeout
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.kiosk import SIMULATED_BRANCH
@@ -27,6 +26,7 @@ from madoguchi.contracts.messages import StateMessage
 from madoguchi.contracts.queue import CongestionView, TicketView
 from madoguchi.contracts.topics import Down, Up, down, up
 from madoguchi.mqtt_client import make_client
+from madoguchi_demo.central import DemoCentral
 from tests.fixtures.fleet import new_device_id, wait_for
 from tests.fixtures.mosquitto import mqtt_publish
 

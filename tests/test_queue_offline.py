@@ -128,3 +128,31 @@ def test_tickets_of_a_past_day_are_kept_but_cancelled(
     assert kept.state is VisitState.CANCELLED
     assert sqlite_queue.line(DESK_A) == []
     assert sqlite_queue.kpis(BRANCH, "2026-12-07").visits == 1
+
+
+def test_refused_offline_tickets_are_kept_for_the_branchs_staff_once(queue: QueueService) -> None:
+    """GIVEN kiosk k01 (block 1) submitting A-2001 (another kiosk's block) and an unknown category, and k02
+    (block 2) submitting A-2001 for "tax" (not its prefix) WHEN they merge, and submit again THEN the branch's list of refused
+    offline tickets has each once with kiosk, issue time and reason (oldest issue first), the journal says so,
+    the other branch's list is empty and the refused numbers are nowhere in a line."""
+    queue.offline_block(BRANCH, "k01")
+    queue.offline_block(BRANCH, "k02")
+    queue.merge_offline(BRANCH, "k01", [OfflineTicket("A-1001", "moving", MS - 60_000)])
+    k01 = [OfflineTicket("A-2001", "moving", MS - 120_000), OfflineTicket("Z-1002", "nothing", MS - 30_000)]
+    k02 = [OfflineTicket("A-2001", "tax", MS - 90_000)]
+    for _ in range(2):
+        queue.merge_offline(BRANCH, "k01", k01)
+        queue.merge_offline(BRANCH, "k02", k02)
+
+    refused = queue.offline_refused(BRANCH)
+
+    assert [(t.number, t.device_id, t.issued_at) for t in refused] == [
+        ("A-2001", "k01", MS - 120_000),
+        ("A-2001", "k02", MS - 90_000),
+        ("Z-1002", "k01", MS - 30_000),
+    ]
+    assert "block" in refused[0].reason and "prefix" in refused[1].reason and "nothing" in refused[2].reason
+    assert queue.offline_refused(OTHER_BRANCH) == []
+    journaled = [e for e in queue.events(BRANCH) if e.kind.value == "offline_refused"]
+    assert sorted(e.number or "" for e in journaled) == ["A-2001", "A-2001", "Z-1002"]
+    assert [v.number for v in queue.line(DESK_A)] == ["A-1001"]  # k01's merged one only

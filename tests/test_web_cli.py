@@ -123,3 +123,36 @@ def test_serve_runs_the_web_and_the_payment_rpc(tmp_path: Path, mosquitto: Mosqu
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(20) == 0
         log.close()
+
+
+def test_staff_branches_are_set_at_creation_and_changed_later(tmp_path: Path) -> None:
+    """GIVEN staff created with `--branch 本庁舎` and staff created without one WHEN an operator lists accounts,
+    adds 北支所 and removes 本庁舎 THEN the listing shows each account's branches and flags the staff without one
+    with the command to fix it; the change is reported and kept."""
+    data = ["--data-dir", str(tmp_path)]
+    made = run(
+        "users",
+        "add",
+        "sato",
+        "--role",
+        "staff",
+        "--branch",
+        "本庁舎",
+        *data,
+        "--json",
+        stdin=PASSWORD + "\n",
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["branches"] == ["本庁舎"]
+    assert run("users", "add", "suzuki", "--role", "staff", *data, stdin=PASSWORD + "\n").returncode == 0
+
+    listing = run("users", "list", *data).stdout
+    changed = run("users", "branches", "sato", "--add", "北支所", "--remove", "本庁舎", *data, "--json")
+    shown = run("users", "branches", "sato", *data)
+    unknown = run("users", "branches", "nobody", "--add", "北支所", *data)
+
+    assert "branches: 本庁舎" in listing.splitlines()[0]
+    assert "NO BRANCH: kiosk-central users branches suzuki --add BRANCH" in listing.splitlines()[1]
+    assert json.loads(changed.stdout) == {"username": "sato", "branches": ["北支所"]}
+    assert shown.stdout.strip() == "sato works at: 北支所"
+    assert unknown.returncode == 2 and "there is no user 'nobody'" in unknown.stderr

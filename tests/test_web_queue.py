@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from central_broker.accounts import Role
-from central_broker.queue import Desk, QueueService, Staff
+from central_broker.queue import Desk, OfflineTicket, QueueService, Staff
 from central_broker.web import WebContext
 from central_broker.web.queue_common import board_key
+from central_broker.web.queue_counter_pages import COUNTER_COOKIE
 from central_broker.web.queue_texts import STATUS_TEXTS, resident_language
 from central_broker.web.ratelimit import Limit, StatusGate
 from madoguchi.clock import SteppableClock
@@ -21,6 +23,7 @@ from madoguchi.contracts.languages import LANGUAGES
 from tests.fixtures.web import BOARD_SECRET, csrf_of, make_user, signed_in
 
 BRANCH = "本庁舎"
+OTHER_BRANCH = "北支所"
 STAFF = Staff("sato", BRANCH)
 DESK_A = Desk(BRANCH, "shimin_1")
 DESK_E = Desk(BRANCH, "hoken")
@@ -161,6 +164,7 @@ def test_counter_staff_call_and_see_refusals_as_text(
     THEN the refusal is shown as text (409); a form without the CSRF token is refused (403)."""
     web_queue.take(BRANCH, "moving")
     name, password = make_user(web_context, Role.STAFF)
+    web_context.accounts.change_branches(name, add=(BRANCH,), actor="test")
     signed_in(web_client, name, password)
     _choose(web_client, "shimin_1")
     assert _press(web_client, "call")[0] == 200
@@ -172,6 +176,93 @@ def test_counter_staff_call_and_see_refusals_as_text(
     assert web_client.post("/counter/done", data={"visit_id": "1"}).status_code == 403
     assert _press(web_client, "done")[0] == 200
     assert web_queue.visit(1).state.value == "finished"
+
+
+def _counter_cookie(client: TestClient, branch: str, counter: str) -> None:
+    """The counter this browser chose earlier (e.g. before the account moved to another branch)."""
+    client.cookies.set(COUNTER_COOKIE, json.dumps([branch, counter]))
+
+
+def test_staff_cannot_work_a_counter_of_another_branch(
+    web_client: TestClient, web_context: WebContext, web_queue: QueueService
+) -> None:
+    """GIVEN a staff account of 北支所 and a visit waiting at 本庁舎's counter 1 WHEN it chooses that counter, or a
+    browser that had chosen it opens the page, its live panel or presses any counter button THEN each answer is a
+    403 page naming the account's branch and the exact command to add 本庁舎, and nothing happens at 本庁舎;
+    an operator (no branch assigned) then calls A-1 there."""
+    web_queue.take(BRANCH, "moving")
+    web_queue.open_desk(DESK_A, STAFF)
+    name, password = make_user(web_context, Role.STAFF)
+    web_context.accounts.change_branches(name, add=(OTHER_BRANCH,), actor="test")
+    signed_in(web_client, name, password)
+    chooser = web_client.get("/counter")
+    assert chooser.status_code == 200 and f'<option value="{OTHER_BRANCH}">' in chooser.text
+    assert f'<option value="{BRANCH}">' not in chooser.text  # only the account's own branches are offered
+
+    chosen = web_client.post(
+        "/counter/choose", data={"branch": BRANCH, "counter": "shimin_1", "csrf_token": csrf_of(chooser.text)}
+    )
+    _counter_cookie(web_client, BRANCH, "shimin_1")
+    answers = [chosen, web_client.get("/counter"), web_client.get("/counter/fragment")]
+    answers += [
+        web_client.post(f"/counter/{action}", data={"csrf_token": csrf_of(chooser.text), "visit_id": "1"})
+        for action in ("call", "recall", "no_show", "start", "done", "transfer", "finish")
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 403, answer.request.url
+        assert 'id="branch-denied"' in answer.text
+        assert (
+            f"Your account {name} works at {OTHER_BRANCH}; this counter belongs to {BRANCH}." in answer.text
+        )
+        assert f"kiosk-central users branches {name} --add &#39;{BRANCH}&#39;" in answer.text  # shell-quoted
+    assert web_queue.desks(BRANCH)[0].number is None and [v.number for v in web_queue.line(DESK_A)] == ["A-1"]
+    web_client.cookies.clear()
+    web_client.cookies.set("mdg_lang", "en")
+    signed_in(web_client, *make_user(web_context, Role.OPERATOR))  # no branch assigned: works everywhere
+    _choose(web_client, "shimin_1")
+    assert _press(web_client, "call")[0] == 200 and web_queue.desks(BRANCH)[0].number == "A-1"
+
+
+def test_staff_without_a_branch_are_told_the_command_that_assigns_one(
+    web_client: TestClient, web_context: WebContext, web_queue: QueueService
+) -> None:
+    """GIVEN a staff account from before branches existed (none assigned) WHEN it opens the counter page THEN 403
+    says it has no branch and shows the command an operator runs; once assigned, the counter page opens."""
+    name, password = make_user(web_context, Role.STAFF)
+    signed_in(web_client, name, password)
+
+    refused = web_client.get("/counter")
+
+    assert refused.status_code == 403
+    assert (
+        f"Your account {name} is not assigned to any branch yet, so it cannot work counters." in refused.text
+    )
+    assert f"kiosk-central users branches {name} --add BRANCH" in refused.text
+    web_context.accounts.change_branches(name, add=(BRANCH,), actor="test")
+    _choose(web_client, "shimin_1")
+
+
+def test_the_counter_page_lists_offline_tickets_the_centre_refused(
+    web_client: TestClient, web_context: WebContext, web_queue: QueueService
+) -> None:
+    """GIVEN kiosk k07 at 本庁舎 whose offline ticket A-2001 (not in its block) was refused at 09:00 WHEN staff of
+    本庁舎 open a counter THEN the panel lists A-2001 with the kiosk, its issue time and the reason; the counter
+    page of 北支所 does not."""
+    web_queue.offline_block(BRANCH, "jp-131016-k07")
+    issued = int(web_queue.now_ms()) - 15 * 60_000
+    web_queue.merge_offline(BRANCH, "jp-131016-k07", [OfflineTicket("A-2001", "moving", issued)])
+    name, password = make_user(web_context, Role.STAFF)
+    web_context.accounts.change_branches(name, add=(BRANCH, OTHER_BRANCH), actor="test")
+    signed_in(web_client, name, password)
+    _choose(web_client, "shimin_1")
+
+    page = web_client.get("/counter/fragment").text
+
+    row = page.split('data-number="A-2001"', 1)[1].split("</tr>", 1)[0]
+    assert "jp-131016-k07" in row and "2026-12-07 08:45:00" in row and "outside this kiosk&#39;s block" in row
+    _choose(web_client, "shimin_1", OTHER_BRANCH)
+    assert 'id="refused-offline"' not in web_client.get("/counter/fragment").text
 
 
 def test_an_auditor_may_not_work_a_counter(

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from central_broker.accounts import Role
-from central_broker.queue import QueueService
+from central_broker.queue import OfflineTicket, QueueService
 from central_broker.web.queue_common import board_key
 from tests.fixtures.web import BOARD_SECRET, RunningWeb, make_user
 from tests.test_web_browser import WAIT_MS, browser, page, shot, sign_in, still_same_page
@@ -127,6 +127,7 @@ def test_a_visit_followed_live_by_resident_counter_staff_and_the_board(
     _mark(hall)
 
     name, password = make_user(web_server.ctx, Role.STAFF)
+    web_server.ctx.accounts.change_branches(name, add=(BRANCH,), actor="test")
     sign_in(page, name, password)
     page.click("#nav-counter")
     page.wait_for_selector("#choose-counter")
@@ -160,6 +161,7 @@ def test_a_visit_followed_live_by_resident_counter_staff_and_the_board(
     colleague_context = _context(browser, web_server, 1280, 900)
     colleague = colleague_context.new_page()
     other, other_password = make_user(web_server.ctx, Role.STAFF)
+    web_server.ctx.accounts.change_branches(other, add=(BRANCH,), actor="test")
     sign_in(colleague, other, other_password)
     _choose_counter(colleague, "hoken")
     colleague.wait_for_selector("#nobody-waiting")
@@ -192,3 +194,32 @@ def test_a_visit_followed_live_by_resident_counter_staff_and_the_board(
     shot(colleague, "queue-counter")
     colleague_context.close()
     assert web_queue.visit(ours.visit.id).state.value == "finished"
+
+
+def test_staff_of_another_branch_see_why_and_the_refused_offline_tickets_of_their_own(
+    page: Page, web_server: RunningWeb, web_queue: QueueService
+) -> None:
+    """GIVEN staff of 北支所 only, and a 本庁舎 kiosk's offline ticket A-2001 the centre refused WHEN they pick
+    本庁舎's counter 1 in Chromium THEN a 403 page says they work at 北支所 and shows the command that adds
+    本庁舎. WHEN an operator adds 本庁舎 and they pick it again THEN the counter opens and lists A-2001 with its
+    kiosk, issue time and reason."""
+    web_queue.offline_block(BRANCH, "jp-131016-k07")
+    issued = web_queue.now_ms() - 15 * 60_000
+    web_queue.merge_offline(BRANCH, "jp-131016-k07", [OfflineTicket("A-2001", "moving", issued)])
+    name, password = make_user(web_server.ctx, Role.STAFF)
+    web_server.ctx.accounts.change_branches(name, add=("北支所",), actor="test")
+    sign_in(page, name, password)
+
+    page.goto("/counter?choose=1")
+    page.fill("#branch", BRANCH)
+    page.select_option("#counter", "shimin_1")
+    with page.expect_response("**/counter/choose") as answer:
+        page.click("#choose-counter button[type=submit]")
+    assert answer.value.status == 403
+    assert "works at 北支所; this counter belongs to 本庁舎" in page.inner_text("#branch-denied")
+    assert page.inner_text("#branch-command") == f"kiosk-central users branches {name} --add '本庁舎'"
+
+    web_server.ctx.accounts.change_branches(name, add=(BRANCH,), actor="test")
+    _choose_counter(page, "shimin_1")
+    row = page.inner_text("#refused-offline tr.refused-ticket[data-number='A-2001']")
+    assert "jp-131016-k07" in row and "08:45" in row and "outside this kiosk's block" in row

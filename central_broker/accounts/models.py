@@ -14,7 +14,7 @@ class Role(enum.StrEnum):
     """What a person may do in the central web."""
 
     OPERATOR = "operator"  # fleet, commands, catalog, kill switch, KPIs, orders
-    STAFF = "staff"  # counter staff: payment orders only
+    STAFF = "staff"  # counter staff: payment orders, and the queue counters of their branches
     AUDITOR = "auditor"  # reads the audit log and KPIs; changes nothing
 
 
@@ -27,6 +27,7 @@ class Account:
     created_at: int
     last_login: int | None
     locked_until: int | None
+    branches: tuple[str, ...] = ()  # where the account works counters (operators: every branch anyway)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
 
-__all__ = ["audit_log", "metadata", "web_account", "web_login_lock", "web_session"]
+__all__ = ["audit_log", "metadata", "web_account", "web_account_branch", "web_login_lock", "web_session"]
 
 metadata = MetaData()
 
@@ -22,6 +22,14 @@ web_account = Table(
     Column("locked_until", BigInteger, nullable=True),  # unused since per-computer lockout
     Column("created_at", BigInteger, nullable=False),
     Column("last_login", BigInteger, nullable=True),
+)
+
+# Branches an account works at (counter pages); none for accounts made before it (see `accounts.branches`).
+web_account_branch = Table(
+    "web_account_branch",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("branch", String(64), primary_key=True),
 )
 
 web_session = Table(

@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from central_broker.accounts.branches import assigned_branches, write_branches
 from central_broker.accounts.lockout import LoginLocks
 from central_broker.accounts.models import Account, AuditEntry, LoginRefused, Role, WebSession
 from central_broker.accounts.schema import audit_log, metadata, web_account, web_session
@@ -87,11 +88,13 @@ class AccountStore:
 
     # --- accounts --------------------------------------------------------------------------------
 
-    def add_user(self, username: str, password: str, role: Role, *, actor: str = "cli") -> Account:
-        """Create an account.
+    def add_user(
+        self, username: str, password: str, role: Role, *, actor: str = "cli", branches: tuple[str, ...] = ()
+    ) -> Account:
+        """Create an account working at `branches` (see `accounts.branches`).
 
         Raises:
-            UserError: bad user name, short password, or the name is taken.
+            UserError: bad user name, short password, bad branch name, or the name is taken.
         """
         if not _USERNAME.match(username):
             raise UserError(
@@ -116,18 +119,55 @@ class AccountStore:
                     created_at=now,
                 )
             )
+            assigned = write_branches(conn, username, add=branches)
         self.audit(actor, "user.add", username, "role %(role)s", role=role.value)
-        return Account(username, role, now, None, None)
+        if assigned:
+            self.audit(
+                actor, "user.branches", username, "branches %(branches)s", branches=", ".join(assigned)
+            )
+        return Account(username, role, now, None, None, assigned)
 
     def users(self) -> list[Account]:
         """Every account, by name (`locked_until`: the latest lockout still running on some computer)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(web_account).order_by(web_account.c.username)).all()
             locked = self._locks.locked_until(conn, self._now())
+            branches = assigned_branches(conn)
         return [
-            Account(r.username, Role(r.role), r.created_at, r.last_login, locked.get(r.username))
+            Account(
+                r.username,
+                Role(r.role),
+                r.created_at,
+                r.last_login,
+                locked.get(r.username),
+                branches.get(r.username, ()),
+            )
             for r in rows
         ]
+
+    def branches_of(self, username: str) -> tuple[str, ...]:
+        """The branches `username` works at (empty: none assigned, or no such user)."""
+        with self.engine.connect() as conn:
+            return assigned_branches(conn, username).get(username, ())
+
+    def change_branches(
+        self, username: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = (), actor: str
+    ) -> tuple[str, ...]:
+        """Add and remove branches of an account (audited); returns its branches now.
+
+        Raises:
+            UserError: no such user, or a bad branch name.
+        """
+        with self.engine.begin() as conn:
+            if not conn.execute(
+                select(web_account.c.username).where(web_account.c.username == username)
+            ).first():
+                raise UserError(
+                    f"there is no user {username!r}", "check the name with `kiosk-central users list`"
+                )
+            now = write_branches(conn, username, add=add, remove=remove)
+        self.audit(actor, "user.branches", username, "branches %(branches)s", branches=", ".join(now) or "-")
+        return now
 
     # --- sign-in ---------------------------------------------------------------------------------
 

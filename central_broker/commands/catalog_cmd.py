@@ -1,6 +1,7 @@
 """`kiosk-central catalog`: validate a municipality's catalog and show what it offers at a given time.
 
-`keys`, `publish` and `status` (signed push, rollout) live in `catalog_push_cmd` and are added here.
+`keys`, `publish` and `status` (signed push, rollout) live in `catalog_push_cmd`, `diff` (what a catalog
+changes in the procedure guide) in `catalog_diff_cmd`; both are added here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from central_broker.commands import catalog_push_cmd
+from central_broker.commands import catalog_diff_cmd, catalog_push_cmd
 from madoguchi.cli import add_json_flag, emit, group
 from madoguchi.contracts.catalog import Catalog, CatalogInvalid, load_catalog, sample_catalog_path
 from madoguchi.contracts.catalog_base import Channel, NoFeeInForce, local_time, tokyo, uncovered
@@ -26,13 +27,14 @@ _logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `catalog` group with `validate`, `show`, `keys`, `publish` and `status`."""
+    """Add the `catalog` group with `validate`, `show`, `keys`, `diff`, `publish`, `status` and `refresh`."""
     sub = group(
         subparsers, "catalog", "validate, show, sign and publish municipality catalogs; rollout status"
     )
     _add_validate(sub)
     _add_show(sub)
     catalog_push_cmd.add_keys(sub)
+    catalog_diff_cmd.add_diff(sub)
     catalog_push_cmd.add_publish(sub)
     catalog_push_cmd.add_status(sub)
     catalog_push_cmd.add_refresh(sub)

@@ -1,4 +1,4 @@
-"""`kiosk-central catalog keys|publish|status`: signing keys, signed catalog push, rollout status.
+"""`kiosk-central catalog keys|publish|status|refresh`: signing keys, signed catalog push, rollout status.
 
 Added to the `catalog` group by `catalog_cmd.register`. Catalogs are validated, signed with the
 online catalog key (listed in the root-signed `fleet/keys`) and published retained: the body on
@@ -13,6 +13,7 @@ from pathlib import Path
 from central_broker.catalog_push import SigningKeys, build_release, publish_release
 from central_broker.catalog_push.refresh import refresh_documents
 from central_broker.catalog_push.retained import republish_retained
+from central_broker.commands.catalog_diff_cmd import guide_diff_against_published
 from central_broker.store import open_store
 from madoguchi.cli import add_json_flag, emit
 from madoguchi.config.central import CentralConfig, load_central_config
@@ -92,6 +93,11 @@ def add_publish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--root-key", type=Path, help="root key file, only when fleet/keys must be signed (see above)"
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and show what changes in the procedure guide and which kiosks would get it; publish nothing",
+    )
     add_json_flag(parser)
     parser.set_defaults(func=_publish)
 
@@ -118,6 +124,12 @@ def _publish(args: argparse.Namespace) -> int:
             for d in store.devices()
             if municipality_of(d.device_id) == release.catalog.municipality.code
         ]
+        diff = guide_diff_against_published(store, release.catalog)
+        if args.dry_run:
+            data = {"dry_run": True, "version": release.version, "devices": devices, "guide": diff.to_dict()}
+            emit(data, args.json, "\n".join([*diff.lines(), f"dry run: nothing published; catalog version "
+                                              f"{release.version} would go to {len(devices)} kiosk(s)"]))  # fmt: skip
+            return 0
         result = publish_release(config.broker_for("catalog"), keys, release, devices, store)
     finally:
         store.close()
@@ -126,9 +138,10 @@ def _publish(args: argparse.Namespace) -> int:
         "sha256": result.sha256,
         "length": result.length,
         "devices": list(result.devices),
+        "guide": diff.to_dict(),
     }
-    emit(data, args.json, f"catalog version {result.version} ({result.length} bytes) published to "
-                          f"{len(result.devices)} kiosk(s); see `kiosk-central catalog status`")  # fmt: skip
+    emit(data, args.json, "\n".join([*diff.lines(), f"catalog version {result.version} ({result.length} bytes) "
+                                      f"published to {len(result.devices)} kiosk(s); see `kiosk-central catalog status`"]))  # fmt: skip
     return 0
 
 

@@ -22,6 +22,7 @@ from central_broker.catalog_push.retained import RetainedKeeper
 from central_broker.catalog_push.signing import SigningKeys
 from central_broker.ingest import Ingest
 from central_broker.issuance.hosting import IssuanceHost
+from central_broker.prefill import PrefillHost
 from central_broker.queue_link import QueueHost
 from central_broker.rollout.runner import Rollout
 from central_broker.rollout.watch import RolloutWatch
@@ -151,6 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         issuance = IssuanceHost.from_config(config, store)
         queue = QueueHost.from_config(config, store, publish="catalog" in identities, web_port=args.web_port)
+        prefill = None if queue is None else PrefillHost.build(config, queue.queue)  # 書かない窓口
     except BaseException:
         ingest.stop()
         store.close()
@@ -160,6 +162,7 @@ def _serve(args: argparse.Namespace) -> int:
             "no catalog identity ([broker.identities.catalog]): the queue's congestion lamps are not published"
         )
     handlers = {**(issuance.handlers if issuance else {}), **(queue.handlers if queue else {})}
+    handlers |= prefill.handlers if prefill else {}
     services = CentralServices(
         config,
         store,
@@ -168,6 +171,8 @@ def _serve(args: argparse.Namespace) -> int:
         rpc_extra=None if issuance is None else issuance.control,
         queue=queue.queue if queue is not None else None,
     )
+    if prefill is not None:
+        services.ctx.prefill = prefill.store  # shown on the counter page while the visit is called there
     refresher = _refresher(config, store)
     watch = _rollout_watch(config, store)
     keeper = RetainedKeeper(config.broker_for("catalog"), store) if "catalog" in identities else None
@@ -183,6 +188,8 @@ def _serve(args: argparse.Namespace) -> int:
                 issuance.start()
             if queue is not None:
                 queue.start()  # lamps on every kiosk's down/queue (svc-catalog)
+            if prefill is not None:
+                prefill.start()  # deletes form data of ended visits and past midnight, now and every minute
             if refresher is not None:
                 refresher.start()
             if watch is not None:
@@ -206,6 +213,8 @@ def _serve(args: argparse.Namespace) -> int:
         if watch is not None:
             watch.stop()
         services.stop()
+        if prefill is not None:
+            prefill.stop()
         if queue is not None:
             queue.stop()
         if issuance is not None:

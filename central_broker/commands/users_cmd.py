@@ -1,7 +1,10 @@
-"""`kiosk-central users add|list|unlock`: local accounts of the central web (operator, staff, auditor).
+"""`kiosk-central users add|list|unlock|branches`: local accounts of the central web (operator, staff, auditor).
 
 The password is read from standard input (one line, when it is not a terminal) or asked twice at
 a prompt: never from the command line, where other users and shell history would see it.
+
+Staff work the queue counters of the branches assigned to them (`add --branch`, `branches --add/--remove`);
+operators work every branch. Accounts made before branches existed have none: `list` flags such staff.
 """
 
 from __future__ import annotations
@@ -68,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("username", help="user name (lower-case letters, digits, . _ -)")
     add.add_argument("--role", required=True, choices=[r.value for r in Role], help="what the account may do")
+    add.add_argument(
+        "--branch",
+        action="append",
+        default=[],
+        metavar="BRANCH",
+        help="a branch whose counters the account works (as the kiosks report it; repeat for more)",
+    )
     add_store_args(add)
     add_json_flag(add)
     add.set_defaults(func=_add)
@@ -81,6 +91,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     unlock.add_argument("username")
     add_store_args(unlock)
     unlock.set_defaults(func=_unlock)
+
+    branches = users.add_parser(
+        "branches",
+        help="show or change the branches whose counters an account works (operators work every branch)",
+        description="Without --add/--remove, show the account's branches.",
+    )
+    branches.add_argument("username")
+    branches.add_argument("--add", action="append", default=[], metavar="BRANCH", help="repeat for more")
+    branches.add_argument("--remove", action="append", default=[], metavar="BRANCH", help="repeat for more")
+    add_store_args(branches)
+    add_json_flag(branches)
+    branches.set_defaults(func=_branches)
 
 
 def _open(args: argparse.Namespace) -> tuple[FleetStore, AccountStore]:
@@ -96,14 +118,26 @@ def _account_dict(account: Account) -> dict[str, object]:
         "created_at": account.created_at,
         "last_login": account.last_login,
         "locked_until": account.locked_until,
+        "branches": list(account.branches),
     }
+
+
+def _where(account: Account) -> str:
+    """Where an account works counters, for the listing."""
+    if account.role is Role.OPERATOR:
+        return "every branch"
+    if account.role is Role.STAFF and not account.branches:
+        return f"NO BRANCH: kiosk-central users branches {account.username} --add BRANCH"
+    return ", ".join(account.branches) or "-"
 
 
 def _add(args: argparse.Namespace) -> int:
     password = read_password()
     store, accounts = _open(args)
     try:
-        account = accounts.add_user(args.username, password, Role(args.role), actor="cli")
+        account = accounts.add_user(
+            args.username, password, Role(args.role), actor="cli", branches=tuple(args.branch)
+        )
     finally:
         store.close()
     emit(_account_dict(account), args.json, f"created {account.username} ({account.role.value})")
@@ -123,6 +157,7 @@ def _list(args: argparse.Namespace) -> int:
         return "\n".join(
             f"{a.username:<20}{a.role.value:<10}last sign-in {time_text(a.last_login)}"
             + (f"  locked until {time_text(a.locked_until)}" if a.locked_until else "")
+            + f"  branches: {_where(a)}"
             for a in found
         )
 
@@ -137,4 +172,25 @@ def _unlock(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"unlocked {args.username}")
+    return 0
+
+
+def _branches(args: argparse.Namespace) -> int:
+    store, accounts = _open(args)
+    try:
+        if args.add or args.remove:
+            now = accounts.change_branches(
+                args.username, add=tuple(args.add), remove=tuple(args.remove), actor="cli"
+            )
+        else:
+            found = next((a for a in accounts.users() if a.username == args.username), None)
+            if found is None:
+                raise UserError(
+                    f"there is no user {args.username!r}", "check the name with `kiosk-central users list`"
+                )
+            now = found.branches
+    finally:
+        store.close()
+    text = f"{args.username} works at: {', '.join(now)}" if now else f"{args.username} works at no branch"
+    emit({"username": args.username, "branches": list(now)}, args.json, text)
     return 0

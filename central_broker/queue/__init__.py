@@ -29,6 +29,7 @@ from central_broker.queue.models import (
     VisitState,
 )
 from central_broker.queue.offline import MergeOutcome, OfflineBlock, OfflineTicket, TicketMerge
+from central_broker.queue.refused import RefusedTicket
 from central_broker.queue.service import QueueService, open_queue
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "QueueEvent",
     "QueueKpis",
     "QueueService",
+    "RefusedTicket",
     "Staff",
     "Stop",
     "StopState",

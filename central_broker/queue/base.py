@@ -102,6 +102,9 @@ class QueueBase:
         self.catalog = catalog
         self.config = config or QueueConfig()
         self._clock = clock
+        # Called with (connection, visit id) inside the transaction that ends a visit (finished or cancelled),
+        # e.g. to delete data kept only while the visit lasts (書かない窓口 prefill).
+        self.visit_end_hooks: list[Callable[[Connection, int], None]] = []
 
     def create_schema(self) -> None:
         """Create missing tables (idempotent)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
@@ -93,6 +93,7 @@ class Issuing(EstimateQueries):
         source: TicketSource = TicketSource.KIOSK,
         device_id: str | None = None,
         then: Sequence[str] = (),
+        record: Callable[[Connection, TakenTicket], None] | None = None,
     ) -> TakenTicket:
         """Issue the next number of a category: the visit waits at the category's counter first.
 
@@ -102,6 +103,8 @@ class Issuing(EstimateQueries):
             source: KIOSK or CONCIERGE (OFFLINE tickets arrive through `merge_offline`).
             device_id: the kiosk asking (journaled).
             then: further counter ids to visit afterwards (e.g. from the procedure guide).
+            record: called with the ticket inside the issuing transaction (the RPC layer keeps its answer
+                there, so the number and the answer are committed together or not at all).
 
         Raises:
             QueueError: OUTSIDE_HOURS, UNKNOWN_CATEGORY, CATEGORY_CLOSED, CONCIERGE_ONLY, DAILY_CAP,
@@ -173,10 +176,13 @@ class Issuing(EstimateQueries):
             )
             estimate = self._estimate(conn, branch, day, category.counter, ahead)
             visit = self._load(conn, visit_id)
+            ticket = TakenTicket(visit, estimate, token, expires)
+            if record is not None:
+                record(conn, ticket)
         _logger.info(
             "queue %s: issued %s (%s) from %s", branch, number, category.id, device_id or source.value
         )
-        return TakenTicket(visit, estimate, token, expires)
+        return ticket
 
     @staticmethod
     def _insert_stops(

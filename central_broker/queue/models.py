@@ -80,6 +80,7 @@ class EventKind(enum.StrEnum):
     ISSUED = "issued"
     MERGED = "merged"  # an offline ticket arrived at the centre
     EXPIRED = "expired"  # an offline ticket of a past day: kept, cancelled
+    OFFLINE_REFUSED = "offline_refused"  # an offline ticket the centre could not merge (staff serve it)
     CALLED = "called"
     RECALLED = "recalled"
     NO_SHOW = "no_show"

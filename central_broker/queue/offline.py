@@ -8,6 +8,7 @@ when the link returns it submits them (`merge_offline`). The centre inserts them
 order: a ticket joins its first counter's line at its issue time (clamped to now), so it waits
 ahead of residents who came later. A number already merged is reported as a duplicate and
 changes nothing (resubmission is harmless). Tickets of a past business day are kept, cancelled.
+Rejected tickets are kept for the branch's counter staff (`refused.RefusedTickets`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from central_broker.queue.days import (
@@ -37,7 +38,7 @@ from central_broker.queue.models import (
     TicketSource,
     VisitState,
 )
-from central_broker.queue.routing import Routing
+from central_broker.queue.refused import RefusedTickets
 from central_broker.queue.schema import queue_offline_block, queue_stop, queue_visit
 from madoguchi.contracts.catalog_base import CatalogLookupError
 
@@ -101,7 +102,7 @@ class TicketMerge:
     reason: str = ""
 
 
-class OfflineMerge(Routing):
+class OfflineMerge(RefusedTickets):
     """Block assignment and the merge of offline tickets."""
 
     def offline_block(self, branch: str, device_id: str) -> OfflineBlock:
@@ -157,10 +158,31 @@ class OfflineMerge(Routing):
             return f"{ticket.number} does not carry category {category.id}'s prefix {category.prefix}"
         return prefix, n, counters
 
+    def _refused(
+        self, conn: Connection, branch: str, device_id: str, ticket: OfflineTicket, reason: str, now: int
+    ) -> None:
+        self._record_refused(
+            conn,
+            branch=branch,
+            device_id=device_id,
+            number=ticket.number,
+            category=ticket.category,
+            issued_at=ticket.issued_at,
+            reason=reason,
+            now=now,
+        )
+
     def merge_offline(
-        self, branch: str, device_id: str, tickets: Sequence[OfflineTicket]
+        self,
+        branch: str,
+        device_id: str,
+        tickets: Sequence[OfflineTicket],
+        *,
+        record: Callable[[Connection, list[TicketMerge]], None] | None = None,
     ) -> list[TicketMerge]:
         """Merge a kiosk's offline tickets in issue-time order; idempotent (see the module docstring).
+
+        `record` is called with the outcomes inside the merge's transaction (the RPC layer keeps its answer).
 
         Returns:
             One `TicketMerge` per submitted ticket, in issue-time order.
@@ -185,6 +207,7 @@ class OfflineMerge(Routing):
                 checked = self._check_ticket(int(block), ticket)
                 if isinstance(checked, str):
                     results.append(TicketMerge(ticket.number, MergeOutcome.REJECTED, None, checked))
+                    self._refused(conn, branch, device_id, ticket, checked, now)
                     _logger.warning(
                         "queue %s: offline ticket %s of %s rejected: %s",
                         branch,
@@ -210,6 +233,7 @@ class OfflineMerge(Routing):
                         results.append(
                             TicketMerge(ticket.number, MergeOutcome.REJECTED, None, "number taken")
                         )
+                        self._refused(conn, branch, device_id, ticket, "number taken", now)
                     continue
                 expired = day != today
                 token = (
@@ -267,6 +291,8 @@ class OfflineMerge(Routing):
                     )
                 outcome = MergeOutcome.EXPIRED if expired else MergeOutcome.MERGED
                 results.append(TicketMerge(ticket.number, outcome, visit_id))
+            if record is not None:
+                record(conn, results)
         merged = sum(1 for r in results if r.outcome is MergeOutcome.MERGED)
         _logger.info(
             "queue %s: %d of %d offline tickets of %s merged", branch, merged, len(results), device_id

@@ -29,6 +29,8 @@ __all__ = [
     "queue_event",
     "queue_number",
     "queue_offline_block",
+    "queue_offline_refused",
+    "queue_rpc_answer",
     "queue_stop",
     "queue_visit",
 ]
@@ -108,6 +110,38 @@ queue_offline_block = Table(
     Column("block", Integer, nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Index("ux_queue_offline_block", "branch", "block", unique=True),
+)
+
+# Offline tickets the centre refused at merge (a resident holds a printed number nobody will call): shown to
+# the branch's counter staff. One row per ticket, however often the kiosk submits it.
+queue_offline_refused = Table(
+    "queue_offline_refused",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("branch", String(64), nullable=False),
+    Column("day", String(10), nullable=False),  # business day the centre refused it
+    Column("device_id", String(64), nullable=False),
+    Column("number", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("issued_at", BigInteger, nullable=False),  # the kiosk's clock
+    Column("reason", String(300), nullable=False),
+    Column("refused_at", BigInteger, nullable=False),
+    Index("ux_queue_offline_refused", "branch", "device_id", "number", "issued_at", unique=True),
+    Index("ix_queue_offline_refused_day", "branch", "day"),
+)
+
+# Answers of queue.take / queue.merge by (device, req_id), so a retry that reaches another RPC worker or a
+# restarted central gets the same answer (never a second number). Deleted after `expires_at`.
+queue_rpc_answer = Table(
+    "queue_rpc_answer",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("req_id", String(64), primary_key=True),
+    Column("method", String(32), nullable=False),
+    Column("subject", String(64), nullable=False),  # take: the category asked for; merge: ""
+    Column("answer", Text, nullable=False),  # the result JSON (a take's holds its status token)
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_queue_rpc_answer_expires", "expires_at"),
 )
 
 queue_category_state = Table(

@@ -281,6 +281,8 @@ class StaffOperations(Desks):
             .values(state=StopState.SKIPPED.value)
         )
         self._touch(conn, visit, now, state=state.value, ended_at=now)
+        for hook in self.visit_end_hooks:
+            hook(conn, visit.id)
 
     def finish(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """Done here and nothing more: later counters are dropped, the visit is finished."""

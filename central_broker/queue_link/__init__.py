@@ -2,7 +2,7 @@
 
 `queue.take` / `queue.block` / `queue.merge` on the shared RPC server (svc-rpc) and the retained
 `CongestionView` per kiosk on `down/queue` (svc-catalog), over the core in `central_broker.queue`;
-`SimulatedStaff` works the counters in `kiosk demo`.
+`SimulatedStaff` works the counters in `madoguchi-demo`.
 See docs/queue.md ("Kiosk link").
 """
 

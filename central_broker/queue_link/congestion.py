@@ -1,5 +1,8 @@
 """The 混雑 lamps on the kiosks: a retained `CongestionView` per kiosk on `kiosk/v1/d/{dev}/down/queue` (QoS 1).
 
+The view also carries the queue's opening time (`[queue] opening_time`, 00:00 with `always_open`): the
+kiosks number their offline tickets by the central's business day, not by their own configuration.
+
 Published as the catalog service (svc-catalog may write `d/+/down/queue`, docs/fleet-link.md). A worker
 thread publishes a branch's view to every kiosk of that branch (their branch in the central store)
 
@@ -175,7 +178,9 @@ class CongestionPublisher:
         now = q.now_ms()
         closed = {c.id for c in q.catalog.queue.categories if q.category_closed(branch, c.id)}
         issuing = is_within_hours(now, q.config.opening_time, q.config.closing_time)
-        return congestion_view(branch, now, q.congestion(branch), closed, issuing=issuing)
+        return congestion_view(
+            branch, now, q.congestion(branch), closed, issuing=issuing, opening_time=q.config.opening_time
+        )
 
     def _cycle(self) -> bool:
         """One pass; True when it was a full one (every kiosk sent its view)."""

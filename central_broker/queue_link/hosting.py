@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from central_broker.guide.visit_take import GuideTakes
 from central_broker.queue import NoShowPolicy, QueueConfig, QueueService, open_queue
 from central_broker.queue_link.branches import BranchResolver
 from central_broker.queue_link.congestion import CongestionPublisher
@@ -102,6 +103,7 @@ class QueueHost:
                 base,
             )
         rpc = QueueRpc(queue, resolver, TokenBuckets(section.take_burst, section.take_per_minute), base)
+        rpc.guide_takes = GuideTakes.open(config, catalog, store.engine, clock)
         publisher = (
             CongestionPublisher(
                 config.broker_for("catalog"), queue, resolver, every_s=section.publish_every_s, poll_s=poll_s

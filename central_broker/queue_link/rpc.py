@@ -5,9 +5,10 @@ answer to a retry of the same request). On top of that, here:
 
 - the branch is the kiosk's branch in the central store (`BranchResolver`), never a request field;
 - `queue.take` is rate-limited per kiosk (`TokenBuckets`; refusal `rate_limited` with `retry_after_s`);
-- a `queue.take` retry with the same `req_id` gets the very ticket of the first attempt, even when the
-  server's cache cannot answer it (e.g. the parameters came back in another order or language); the
-  same `req_id` for another category is refused (`invalid`), never a second number;
+- a retry of `queue.take` or `queue.merge` with the same `req_id` gets the very answer of the first attempt,
+  kept in the central store with the ticket or merge it answers (`answers.RpcAnswers`), so a retry that
+  reaches another worker or a restarted central gets it too (e.g. with the parameters in another order or
+  language); the same `req_id` for another category or other tickets is refused (`invalid`), never numbered;
 - every refusal is `RpcError` code `refused` with `QueueRefusal` in `data` (`kind`, message, hint);
 - a take or a merge tells the congestion publisher that the branch changed (`on_change`).
 """
@@ -17,10 +18,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
-from central_broker.queue import QueueError, QueueService, TicketSource
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from central_broker.guide.visit_take import GuideTakes, VisitCodeInvalid
+from central_broker.queue import QueueError, QueueService, TakenTicket, TicketMerge, TicketSource
+from central_broker.queue_link.answers import RpcAnswers, merge_subject
 from central_broker.queue_link.branches import BranchError, BranchResolver
 from central_broker.queue_link.ratelimit import TokenBuckets
 from central_broker.queue_link.views import merge_view, offline_tickets, ticket_view
@@ -42,11 +47,7 @@ __all__ = ["QueueRpc", "refusal"]
 
 _logger = logging.getLogger(__name__)
 
-_REMEMBER_MS = 10 * 60 * 1000  # a take is remembered this long after its deadline
-_MAX_REMEMBERED = 10_000
 _STRIPES = 64
-
-TakeKey = tuple[str, str]  # device, req_id
 
 
 def refusal(kind: str, message: str, hint: str = "", retry_after_s: int | None = None) -> RpcFailure:
@@ -85,8 +86,14 @@ class QueueRpc:
         self.on_change = on_change or (lambda _branch: None)
         self._clock = clock
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
-        self._lock = threading.Lock()
-        self._taken: OrderedDict[TakeKey, tuple[int, str, TicketView]] = OrderedDict()
+        self.answers = RpcAnswers(queue.engine, queue.now_ms)
+
+    guide_takes: GuideTakes | None = None  # visit codes of the web guide (set by `QueueHost.build`)
+
+    def _guide_takes(self) -> GuideTakes:
+        if self.guide_takes is None:
+            raise VisitCodeInvalid
+        return self.guide_takes
 
     def handlers(self) -> dict[str, RpcHandler]:
         """Method name → handler, for `RpcServer` / `CentralServices(rpc_handlers=...)`."""
@@ -116,42 +123,61 @@ class QueueRpc:
         except Exception:  # the lamps are re-published periodically anyway
             _logger.exception("queue: congestion notification for %s failed", branch)
 
-    def _remembered(self, key: TakeKey, category: str) -> TicketView | None:
-        with self._lock:
-            found = self._taken.get(key)
+    def _answered(self, call: RpcCall, subject: str) -> str | None:
+        """The answer kept for this request (JSON), None when it is new.
+
+        Raises:
+            RpcFailure: `invalid` when the req_id was used for another method, category or tickets.
+        """
+        found = self.answers.find(call.device_id, call.req_id)
         if found is None:
             return None
-        if found[1] != category:
+        if (found.method, found.subject) != (call.method, subject):
             raise refusal(
                 RefusalKind.INVALID.value,
-                "this request id was already used for another category",
+                "this request id was already used for another request",
                 "send a new request id for a new ticket",
             )
-        return found[2]
+        return found.answer
 
-    def _remember(self, key: TakeKey, deadline_ms: int, category: str, view: TicketView) -> None:
-        now = int(self._clock() * 1000)
-        with self._lock:
-            self._taken[key] = (deadline_ms + _REMEMBER_MS, category, view)
-            while self._taken:
-                oldest, (expires, _, _) = next(iter(self._taken.items()))
-                if expires >= now and len(self._taken) <= _MAX_REMEMBERED:
-                    break
-                del self._taken[oldest]
+    def _keep(self, conn: Connection, call: RpcCall, subject: str, answer: str) -> None:
+        """Keep the answer inside the queue's transaction."""
+        self.answers.keep(
+            conn,
+            device_id=call.device_id,
+            req_id=call.req_id,
+            method=call.method,
+            subject=subject,
+            answer=answer,
+            deadline_ms=call.deadline_ms,
+        )
+
+    def _after_collision(self, call: RpcCall, subject: str) -> str:
+        """The answer another worker committed for the same request while this one ran it."""
+        kept = self._answered(call, subject)
+        if kept is None:  # pragma: no cover - the collision means a row exists (unless it expired since)
+            raise RpcFailure(RpcErrorCode.UNAVAILABLE, "the request ran twice at once; try again")
+        return kept
 
     # --- methods -------------------------------------------------------------------------------------
 
     def take(self, call: RpcCall) -> TicketView:
         """`queue.take`: the next number of a category at the kiosk's branch."""
         params = TakeParams.model_validate(call.params)
-        key = (call.device_id, call.req_id)
-        with self._stripes[hash(key) % _STRIPES]:
-            again = self._remembered(key, params.category)
+        if params.visit_code is not None:  # web guide visit code (issue 19): category and `then` from it
+            try:
+                params = self._guide_takes().resolve(params)
+            except VisitCodeInvalid as exc:
+                hint = "answer the guide at this kiosk, or ask at reception"
+                raise refusal(RefusalKind.VISIT_CODE_INVALID.value, str(exc), hint) from exc
+        with self._stripes[hash((call.device_id, call.req_id)) % _STRIPES]:
+            again = self._answered(call, params.category)
             if again is not None:
+                view = TicketView.model_validate_json(again)
                 _logger.info(
-                    "%s queue.take retried (%s): same ticket %s", call.device_id, call.req_id, again.number
+                    "%s queue.take retried (%s): same ticket %s", call.device_id, call.req_id, view.number
                 )
-                return again
+                return view
             wait = self.limiter.take(call.device_id)
             if wait > 0:
                 retry = self.limiter.retry_after_s(wait)
@@ -163,20 +189,27 @@ class QueueRpc:
                     retry,
                 )
             branch = self._branch(call.device_id)
+            views: list[TicketView] = []
+
+            def record(conn: Connection, ticket: TakenTicket) -> None:
+                views.append(ticket_view(ticket, self.queue.catalog, self.public_base))
+                self._keep(conn, call, params.category, views[-1].model_dump_json())
+
             try:
-                ticket = self.queue.take(
+                self.queue.take(
                     branch,
                     params.category,
                     source=TicketSource.KIOSK,
                     device_id=call.device_id,
                     then=tuple(params.then),
+                    record=record,
                 )
             except QueueError as exc:
                 raise self._refused(call.device_id, "queue.take", exc) from exc
-            view = ticket_view(ticket, self.queue.catalog, self.public_base)
-            self._remember(key, call.deadline_ms, params.category, view)
+            except IntegrityError:  # another worker answered the same request first: its ticket stands
+                return TicketView.model_validate_json(self._after_collision(call, params.category))
         self._changed(branch)
-        return view
+        return views[-1]
 
     def block(self, call: RpcCall) -> BlockView:
         """`queue.block`: the kiosk's offline number block at its branch (assigned once, then the same)."""
@@ -192,10 +225,22 @@ class QueueRpc:
     def merge(self, call: RpcCall) -> MergeView:
         """`queue.merge`: tickets the kiosk issued offline (idempotent: a resubmission changes nothing)."""
         params = MergeParams.model_validate(call.params)
+        subject = merge_subject([(t.number, t.issued_at) for t in params.tickets])
+        again = self._answered(call, subject)
+        if again is not None:
+            return MergeView.model_validate_json(again)
         branch = self._branch(call.device_id)
+
+        def record(conn: Connection, merged: list[TicketMerge]) -> None:
+            self._keep(conn, call, subject, merge_view(params.tickets, merged).model_dump_json())
+
         try:
-            merged = self.queue.merge_offline(branch, call.device_id, offline_tickets(params.tickets))
+            merged = self.queue.merge_offline(
+                branch, call.device_id, offline_tickets(params.tickets), record=record
+            )
         except QueueError as exc:
             raise self._refused(call.device_id, "queue.merge", exc) from exc
+        except IntegrityError:  # another worker merged the same request first
+            return MergeView.model_validate_json(self._after_collision(call, subject))
         self._changed(branch)
         return merge_view(params.tickets, merged)

@@ -7,7 +7,7 @@ with follow-up counters (moving → health insurance or child allowance) is some
 multi-counter visits and one-stop receptions happen too. Optionally it also issues tickets as the
 reception desk (`concierge_every_s`) when no kiosk residents take any.
 
-Started by `kiosk demo` against the central's store; not used by `kiosk-central serve`.
+Started by `madoguchi-demo` against the central's store; not used by `kiosk-central serve`.
 """
 
 from __future__ import annotations

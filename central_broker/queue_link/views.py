@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import time
 
 from central_broker.queue import CategoryCongestion, OfflineTicket, TakenTicket, TicketMerge
 from madoguchi.contracts.catalog import Catalog
@@ -55,13 +56,20 @@ def ticket_view(ticket: TakenTicket, catalog: Catalog, public_base: str) -> Tick
 
 
 def congestion_view(
-    branch: str, at: int, lamps: Sequence[CategoryCongestion], closed: set[str], *, issuing: bool
+    branch: str,
+    at: int,
+    lamps: Sequence[CategoryCongestion],
+    closed: set[str],
+    *,
+    issuing: bool,
+    opening_time: time | None = None,
 ) -> CongestionView:
-    """The retained `down/queue` document of a branch."""
+    """The retained `down/queue` document of a branch (`opening_time`: where its business day starts)."""
     return CongestionView(
         branch=branch,
         at=at,
         issuing=issuing,
+        opening_time=None if opening_time is None else f"{opening_time:%H:%M}",
         categories=[
             CategoryLamp(
                 category=lamp.category,

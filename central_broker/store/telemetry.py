@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from central_broker.store.schema import kiosk_state
+from central_broker.store.stat_keys import PROBE_CHUNK, stored_keys_query
 from central_broker.store.telemetry_models import (
     AckRecord,
     AlertRecord,
@@ -119,29 +120,26 @@ class TelemetryStore:
         return outcomes
 
     def _insert_stats(self, conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, int]]:
-        """Insert rows (ON CONFLICT DO NOTHING, one executemany); the (device, seq) keys that were new."""
+        """Insert rows (ON CONFLICT DO NOTHING ... RETURNING); the (device, seq) keys that were new.
+
+        RETURNING reports exactly the rows this statement inserted, so no lookup of the stored
+        history is needed: the cost depends on the batch, not on how many statistics are kept.
+        """
         if not rows:
             return set()
-        keys = [(str(r["device_id"]), int(r["seq"])) for r in rows]
-        existing: set[tuple[str, int]] = set()
-        pair = tuple_(kiosk_stat.c.device_id, kiosk_stat.c.seq)
-        query = select(kiosk_stat.c.device_id, kiosk_stat.c.seq).where(
-            pair.in_(bindparam("keys", expanding=True))
+        statement = (
+            self._insert()(kiosk_stat)
+            .on_conflict_do_nothing()
+            .returning(kiosk_stat.c.device_id, kiosk_stat.c.seq)
         )
-        for i in range(0, len(keys), 400):
-            existing.update(
-                (r.device_id, int(r.seq)) for r in conn.execute(query, {"keys": keys[i : i + 400]})
-            )
-        conn.execute(self._insert()(kiosk_stat).on_conflict_do_nothing(), rows)  # compiled once, cached
-        return set(keys) - existing
+        return {(str(d), int(s)) for d, s in conn.execute(statement, rows)}
 
     def _probe_beyond(self, conn: Connection, through: dict[str, int]) -> None:
         """Move `through` over rows already stored past it (a gap filled by a late batch)."""
         pairs = [(d, t + 1) for d, t in through.items()]
-        pair = tuple_(kiosk_stat.c.device_id, kiosk_stat.c.seq)
-        probe = select(kiosk_stat.c.device_id).where(pair.in_(bindparam("pairs", expanding=True)))
-        for i in range(0, len(pairs), 400):
-            for device_id in list(conn.execute(probe, {"pairs": pairs[i : i + 400]}).scalars()):
+        for i in range(0, len(pairs), PROBE_CHUNK):
+            chunk = pairs[i : i + PROBE_CHUNK]
+            for device_id in list(conn.execute(*stored_keys_query(chunk)).scalars()):
                 through[device_id] = self._advance(conn, device_id, through[device_id])
 
     @staticmethod

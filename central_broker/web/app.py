@@ -22,10 +22,15 @@ from central_broker.web.context import WebContext, ctx_of
 from central_broker.web.control_pages import router as control_router
 from central_broker.web.events import router as events_router
 from central_broker.web.fleet_pages import router as fleet_router
+from central_broker.web.guide_kpi_pages import router as guide_kpi_router
+from central_broker.web.guide_pages import router as guide_router
+from central_broker.web.guide_preview_pages import router as guide_preview_router
 from central_broker.web.i18n import LanguageMiddleware
 from central_broker.web.i18n import gettext_ as _
 from central_broker.web.kpi_pages import router as kpi_router
 from central_broker.web.order_pages import router as order_router
+from central_broker.web.prefill_pages import install as install_prefill
+from central_broker.web.prefill_pages import router as prefill_router
 from central_broker.web.queue_board_pages import router as queue_board_router
 from central_broker.web.queue_counter_pages import router as queue_counter_router
 from central_broker.web.queue_kpi_pages import router as queue_kpi_router
@@ -61,9 +66,14 @@ def create_app(ctx: WebContext) -> FastAPI:
         queue_board_router,
         queue_status_router,
         queue_kpi_router,
+        prefill_router,
+        guide_router,
+        guide_preview_router,
+        guide_kpi_router,
     )
     for make_router in routers:
         app.include_router(make_router())
+    install_prefill(ctx)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from central_broker.accounts import AccountStore, Role, WebSession
 from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
+from central_broker.prefill.store import PrefillStore
 from central_broker.queue import QueueService
 from central_broker.store import FleetStore
 from central_broker.web.fleet_actions import FleetActions
@@ -84,8 +85,10 @@ class WebContext:
     login_gate: LoginGate | None = None  # sign-in throttling per client (made on the clock when None)
     queue: QueueService | None = None  # the visit queue (None: its pages answer 503)
     board_secret: bytes | None = None  # derives the display boards' keys (None: boards need a sign-in)
+    guide_secret: bytes | None = None  # signs the web guide's visit codes (None: the result shows no code)
     queue_branches: tuple[str, ...] = ()  # branches offered on the counter page (empty: the fleet's)
     status_gate: StatusGate | None = None  # rate limits of the resident status page (made when None)
+    prefill: PrefillStore | None = None  # 書かない窓口 data attached to visits (None: nothing is shown)
     templates: Jinja2Templates = field(default_factory=_templates)
     cache: dict[str, Any] = field(default_factory=dict)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)

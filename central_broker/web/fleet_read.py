@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, cast, select
 
 from central_broker.store import DeviceRecord, DeviceStatus, FleetStore
 from central_broker.store.schema import kiosk_health, kiosk_state
@@ -60,7 +60,7 @@ class FleetReader:
         query = (
             select(
                 kiosk_state,
-                type_coerce(kiosk_health.c.payload, Text).label("raw_health"),
+                cast(kiosk_health.c.payload, Text).label("raw_health"),  # JSON text on SQLite and PostgreSQL
                 kiosk_health.c.received_at.label("health_received_at"),
             )
             .outerjoin(kiosk_health, kiosk_health.c.device_id == kiosk_state.c.device_id)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from central_broker.store.schema import kiosk_state
 from central_broker.store.telemetry_schema import kiosk_stat
+from central_broker.web.kpi_stamps import ROWID, DayStamps
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import tokyo
@@ -37,9 +39,7 @@ CERTIFICATE = "certificate_session"
 REGISTER = "register_session"
 GUIDE = "guide_session"
 COMPLETED = "completed"
-_DAY_MS = 86_400_000
-_JST_OFFSET_MS = 9 * 3_600_000  # Japan has no daylight saving time
-_EPOCH = date(1970, 1, 1)
+CHUNK_ROWS = 2000  # statistics rows held at once while computing KPIs
 
 
 @dataclass
@@ -192,12 +192,20 @@ def _accumulate(
                 report.cash_yen += fee
 
 
-def _rows(engine: Engine, start: int, end: int) -> list[Any]:
+def _rows(engine: Engine, start: int, end: int, from_rowid: int | None = None) -> Iterator[Any]:
+    """The statistics with `start <= ts < end`, fetched `CHUNK_ROWS` at a time (never all in memory).
+
+    One read-only statement: on SQLite (WAL) it reads a snapshot and never takes the write lock, so
+    the ingest commits while it runs; on PostgreSQL it is a server-side cursor. `from_rowid` (SQLite)
+    skips the rows stored before it: recent days are read without scanning the older history.
+    """
     query = select(kiosk_stat.c.device_id, kiosk_stat.c.ts, kiosk_stat.c.kind, kiosk_stat.c.fields).where(
         kiosk_stat.c.ts >= start, kiosk_stat.c.ts < end
     )
+    if from_rowid is not None and engine.dialect.name == "sqlite":
+        query = query.where(from_rowid <= ROWID)
     with engine.connect() as conn:
-        return list(conn.execute(query))
+        yield from conn.execution_options(yield_per=CHUNK_ROWS).execute(query)
 
 
 def branch_labels(engine: Engine) -> dict[str, str]:
@@ -226,21 +234,11 @@ class KpiCache:
         self.rollup = rollup
         self._days: dict[date, tuple[tuple[int, int], KpiReport]] = {}
         self._lock = threading.Lock()
+        self.stamps = DayStamps()
 
     def report(self, engine: Engine, catalog: Catalog, first: date, last: date) -> KpiReport:
         """The KPIs of `first`..`last`, recomputing only days whose statistics changed."""
-        start, end = day_range(first, last)
-        day_index = (kiosk_stat.c.ts + _JST_OFFSET_MS) // _DAY_MS
-        stamps_query = (
-            select(day_index, func.count(), func.max(kiosk_stat.c.received_at))
-            .where(kiosk_stat.c.ts >= start, kiosk_stat.c.ts < end)
-            .group_by(day_index)
-        )
-        with engine.connect() as conn:
-            stamps = {
-                _EPOCH + timedelta(days=int(i)): (int(n), int(m or 0))
-                for i, n, m in conn.execute(stamps_query)
-            }
+        stamps = self.stamps.between(engine, first, last)
         with self._lock:
             stale = [d for d, stamp in stamps.items() if self._days.get(d, ((-1, -1), None))[0] != stamp]
         if stale and self.rollup is not None:
@@ -254,14 +252,15 @@ class KpiCache:
             fresh = {d: KpiReport(d, d) for d in stale}
             cashless = _cashless_ids(catalog)
             zone = tokyo()
-            by_day: dict[date, list[Any]] = defaultdict(list)
-            for row in _rows(engine, *day_range(lo, hi)):
-                day = datetime.fromtimestamp(row[1] / 1000, zone).date()
-                if day in fresh:
-                    by_day[day].append(row)
             branches = branch_labels(engine)
-            for day, part in fresh.items():
-                _accumulate(part, by_day.get(day, []), cashless, branches)
+            rows = _rows(engine, *day_range(lo, hi), self.stamps.first_rowid(stale))
+            while chunk := list(islice(rows, CHUNK_ROWS)):  # one chunk in memory, never the period
+                by_day: dict[date, list[Any]] = defaultdict(list)
+                for row in chunk:
+                    by_day[datetime.fromtimestamp(row[1] / 1000, zone).date()].append(row)
+                for day, part_rows in by_day.items():
+                    if day in fresh:
+                        _accumulate(fresh[day], part_rows, cashless, branches)
             with self._lock:
                 for day, part in fresh.items():
                     self._days[day] = (stamps[day], part)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import OperationalError
 
 from central_broker.web.kpi_data import KpiReport, Mean
 
@@ -109,10 +110,14 @@ class KpiRollup:
                 found[day] = report_from_json(day, row.report)
         return found
 
-    def save(self, reports: dict[date, tuple[tuple[int, int], KpiReport]], catalog_ver: int) -> None:
-        """Store (replace) one-day reports with their stamps."""
+    def save(self, reports: dict[date, tuple[tuple[int, int], KpiReport]], catalog_ver: int) -> bool:
+        """Store (replace) one-day reports with their stamps; False when the database stayed busy.
+
+        The rows are only a cache: when the ingest holds the write lock beyond the busy timeout the
+        reports are still served from memory and saved by the next pass instead of failing this one.
+        """
         if not reports:
-            return
+            return True
         values = [
             {
                 "day": day.isoformat(),
@@ -123,6 +128,11 @@ class KpiRollup:
             }
             for day, (stamp, report) in reports.items()
         ]
-        with self.engine.begin() as conn:
-            conn.execute(delete(kpi_day).where(kpi_day.c.day.in_([v["day"] for v in values])))
-            conn.execute(insert(kpi_day), values)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(kpi_day).where(kpi_day.c.day.in_([v["day"] for v in values])))
+                conn.execute(insert(kpi_day), values)
+        except OperationalError as exc:
+            _logger.warning("KPI day results not saved (%s); the next pass saves them", exc.orig)
+            return False
+        return True

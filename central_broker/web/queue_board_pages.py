@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import HTTPException
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from central_broker.accounts import Role
@@ -141,18 +140,18 @@ def router() -> APIRouter:
 
         async def stream() -> AsyncIterator[bytes]:
             yield b"retry: 2000\n\n"
-            seen = await run_in_threadpool(feed.last_id, branch)
-            calls = [] if resumed is None else await run_in_threadpool(_calls_after, ctx, branch, resumed)
-            entries = await run_in_threadpool(board_values, ctx, branch)
+            seen = await feed.read(feed.last_id, branch)
+            calls = [] if resumed is None else await feed.read(_calls_after, ctx, branch, resumed)
+            entries = await feed.read(board_values, ctx, branch)
             yield sse("board", {"entries": entries, "calls": calls}, seen)
             idle = 0.0
-            while not await request.is_disconnected():
+            while True:  # a client that leaves cancels the stream (StreamingResponse listens for it)
                 await asyncio.sleep(interval)
                 idle += interval
-                latest = await run_in_threadpool(feed.last_id, branch)
+                latest = await feed.read(feed.last_id, branch)
                 if latest != seen:
-                    calls = await run_in_threadpool(_calls_after, ctx, branch, seen)
-                    entries = await run_in_threadpool(board_values, ctx, branch)
+                    calls = await feed.read(_calls_after, ctx, branch, seen)
+                    entries = await feed.read(board_values, ctx, branch)
                     seen = latest
                     yield sse("board", {"entries": entries, "calls": calls}, seen)
                     idle = 0.0

@@ -7,11 +7,16 @@
 - `QueueFeed`: the latest journal id per branch, read at most once per `interval_s` whatever the number
   of live pages following that branch (500 status pages cost one query a second, not 500), and one
   `BranchSnapshot` per new id (every visit's status, read once) that the status streams read from memory.
+  Event streams ask `await feed.current(branch)`: one worker thread refreshes a branch for all of them while
+  they wait on the event loop, and every other query of the streams goes through `await feed.read(...)`, at
+  most `STREAM_READERS` worker threads at once: 500 streams connecting or waiting do not grow the web's
+  thread pool (each new thread is a stack and, with glibc, a malloc arena of its own that keeps its memory).
 - Queue pages poll every `poll_s(ctx)` (`sse_interval_s`, at most `QUEUE_POLL_S`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,9 +25,13 @@ import os
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
+import anyio
+import anyio.to_thread
 from fastapi.exceptions import HTTPException
 from sqlalchemy import select
 
@@ -37,6 +46,7 @@ from madoguchi.contracts.catalog_base import CatalogLookupError
 __all__ = [
     "BOARD_SECRET_BYTES",
     "QUEUE_POLL_S",
+    "STREAM_READERS",
     "QueueFeed",
     "board_key",
     "branches_of",
@@ -54,6 +64,10 @@ _logger = logging.getLogger(__name__)
 
 BOARD_SECRET_BYTES = 32
 QUEUE_POLL_S = 0.5  # queue pages poll at least this often (calls should show within a second)
+STREAM_READERS = 2  # worker threads the queue pages' event streams use at once, whatever their number
+
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
 
 
 def queue_of(ctx: WebContext) -> QueueService:
@@ -157,6 +171,10 @@ class QueueFeed:
         self._latest: dict[str, tuple[float, int]] = {}
         self._snapshots: dict[str, BranchSnapshot] = {}
         self._computing: dict[str, threading.Lock] = {}
+        self._refreshing: dict[str, asyncio.Task[BranchSnapshot]] = {}  # per branch, on the web's event loop
+        self._readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _read(self, branch: str) -> int:
         return self.queue.last_event_id(branch)
@@ -196,10 +214,38 @@ class QueueFeed:
                 snap = self._snapshots.get(branch)
             if snap is not None and snap.last_id >= latest:
                 return snap
-            snap = branch_snapshot(self.queue, branch, latest)
+            snap = branch_snapshot(self.queue, branch, latest, previous=snap)
             with self._lock:
                 self._snapshots[branch] = snap
             return snap
+
+    async def current(self, branch: str) -> BranchSnapshot:
+        """`snapshot(branch)` for the event loop: from memory when current, else one worker thread refreshes it
+        for every stream that asks meanwhile (they wait here, not each in a worker thread of its own)."""
+        snap = self.cached_snapshot(branch)
+        if snap is not None:
+            return snap
+        loop = asyncio.get_running_loop()
+        task = self._refreshing.get(branch)
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = loop.create_task(self.read(self.snapshot, branch))
+            task.add_done_callback(lambda t: self._refreshed(branch, t))
+            self._refreshing[branch] = task
+        return await asyncio.shield(task)  # a stream that goes away does not cancel the others' refresh
+
+    async def read(self, func: Callable[[*_Args], _T], *args: *_Args) -> _T:
+        """`func(*args)` in a worker thread for an event stream, at most `STREAM_READERS` of them at once."""
+        loop = asyncio.get_running_loop()
+        limiter = self._readers.get(loop)
+        if limiter is None:
+            limiter = self._readers[loop] = anyio.CapacityLimiter(STREAM_READERS)
+        return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+
+    def _refreshed(self, branch: str, task: asyncio.Task[BranchSnapshot]) -> None:
+        if self._refreshing.get(branch) is task:
+            del self._refreshing[branch]  # the snapshot stays in `_snapshots`; the task is not kept
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            _logger.debug("queue snapshot of %s failed: %s", branch, exc)  # each waiting stream got it too
 
 
 def poll_s(ctx: WebContext) -> float:

@@ -7,6 +7,11 @@ come) and who waits next; its panel reloads when the branch's journal moves (SSE
 `queue`). Actions are CSRF-protected POSTs carrying the visit the page showed (`visit_id`), so a stale page
 never acts on the next resident; a refusal (`QueueError`) is shown as text — a translated line for its
 kind, then the core's message and hint.
+
+Staff work only the counters of their account's branches, operators every branch: every route refuses a
+counter of another branch with a 403 page saying what to do (`queue_counter_access`). The panel also lists
+the branch's offline tickets the centre refused today (number, kiosk, issue time, reason), so staff can
+serve those residents by hand.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.i18n import current_language
 from central_broker.web.i18n import gettext_ as _
 from central_broker.web.queue_common import branches_of, counter_number, feed_of, queue_of
+from central_broker.web.queue_counter_access import account_branches, branch_denied
 from central_broker.web.security import require
 from madoguchi.contracts.catalog_base import CatalogLookupError
 
@@ -99,6 +105,7 @@ def _panel(ctx: WebContext, desk: Desk) -> dict[str, Any]:
         "estimate": queue.estimate_for_counter(desk.branch, desk.counter) if line else None,
         "counters": [(cid, label) for cid, label in _counters(ctx, lang) if cid != desk.counter],
         "counter_no": counter_number(ctx, desk.counter),
+        "refused_offline": queue.offline_refused(desk.branch),
     }
 
 
@@ -112,12 +119,18 @@ def _chooser(request: Request, status_code: int = 200, **values: Any) -> Respons
     ctx = ctx_of(request)
     queue_of(ctx)
     current = _chosen(request, ctx)
+    session = session_of(request)
     values.setdefault("error", "")
+    if session is not None and session.role is not Role.OPERATOR:
+        branches = list(account_branches(request, session))  # staff: only their own branches
+        current = current if current is not None and current.branch in branches else None
+    else:
+        branches = branches_of(ctx)
     return ctx.render(
         request,
         "queue_counter_choose.html",
         status_code=status_code,
-        branches=branches_of(ctx),
+        branches=branches,
         counters=_counters(ctx, current_language()),
         current=current,
         **values,
@@ -169,13 +182,15 @@ def router() -> APIRouter:
 
     @api.get("/counter")
     def counter_page(request: Request, choose: str = "") -> Response:
-        require(session_of(request), *ROLES)
+        session = require(session_of(request), *ROLES)
         ctx = ctx_of(request)
         queue_of(ctx)
+        if (no_branch := branch_denied(request, session, None)) is not None:
+            return no_branch
         desk = _chosen(request, ctx)
         if desk is None or choose:
             return _chooser(request)
-        return _page(request, desk)
+        return branch_denied(request, session, desk.branch) or _page(request, desk)
 
     @api.post("/counter/choose")
     def choose(
@@ -191,6 +206,8 @@ def router() -> APIRouter:
         branch = branch.strip()
         if not branch:
             return _chooser(request, 400, error=_("Choose the branch you work at."))
+        if (denied := branch_denied(request, session, branch)) is not None:
+            return denied
         desk = Desk(branch, counter)
         try:
             queue.open_desk(desk, Staff(session.username, branch))
@@ -211,11 +228,13 @@ def router() -> APIRouter:
 
     @api.get("/counter/fragment")
     def counter_fragment(request: Request) -> Response:
-        require(session_of(request), *ROLES)
+        session = require(session_of(request), *ROLES)
         ctx = ctx_of(request)
         desk = _chosen(request, ctx)
         if desk is None:
             raise HTTPException(409, _("Choose your counter first."))
+        if (denied := branch_denied(request, session, desk.branch)) is not None:
+            return denied
         return ctx.render(request, "queue_counter_fragment.html", refusal=None, **_panel(ctx, desk))
 
     @api.get("/counter/events")
@@ -265,6 +284,9 @@ def router() -> APIRouter:
         desk = _chosen(request, ctx)
         if desk is None:
             return RedirectResponse("/counter", status_code=303)
+        if (denied := branch_denied(request, session, desk.branch)) is not None:
+            _logger.info("counter %s/%s: %s refused: other branch", desk.branch, desk.counter, action)
+            return denied
         held = int(visit_id) if visit_id.isdigit() else None
         try:
             _act(queue, action, desk, Staff(session.username, desk.branch), held, to_counter)

@@ -5,7 +5,10 @@ range, never a single number), called at counter X, being served, next counter, 
 branch's journal over server-sent events (`/q/<token>/events`), which carry the re-rendered panel, so the
 page changes without a reload. No personal data exists in the queue to show. A stream resolves its token
 to its visit once; afterwards it reads the visit from the branch snapshot that `QueueFeed` computes once
-per journal change for every stream, and re-renders its panel only when what it shows changed.
+per journal change for every stream (the streams wait for it on the event loop, not in worker threads),
+and re-renders its panel only when what it shows changed. Between two polls a stream keeps only the
+panel it last sent, not the snapshot; a client that goes away ends its stream (`StreamingResponse`
+listens for the disconnect), so the stream does not poll for it.
 
 Unknown, forged and expired tokens get the very same answer (404, a body that depends only on the
 language). Page loads and live-update connections are rate-limited per client address and overall
@@ -21,7 +24,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from central_broker.queue import QueueError, StopState, VisitState, VisitStatus
@@ -165,6 +167,19 @@ def _current(ctx: WebContext, feed: QueueFeed, ref: TokenVisit) -> VisitStatus |
         return None
 
 
+async def _panel_after(
+    ctx: WebContext, feed: QueueFeed, ref: TokenVisit, lang: str, seen: int
+) -> tuple[int, dict[str, Any]] | None:
+    """(latest journal id, the panel's values) when the branch changed after journal entry `seen`, else None."""
+    snap = await feed.current(ref.branch)
+    if snap.last_id == seen:
+        return None
+    status = _in_memory(feed, ref, snap)
+    if status is None:
+        status = await feed.read(_current, ctx, feed, ref)
+    return snap.last_id, _panel_values(ctx, status, lang)
+
+
 def _not_found(request: Request, lang: str) -> Response:
     """The one answer for unknown, forged and expired tokens."""
     return _refusal(request, lang, 404, "not_found", "not_found_title")
@@ -209,10 +224,10 @@ def router() -> APIRouter:
         if (refused := _admit(request, language)) is not None:
             return refused
         ctx = ctx_of(request)
-        ref = await run_in_threadpool(_resolve, ctx, token)
+        feed = feed_of(ctx)
+        ref = await feed.read(_resolve, ctx, token)
         if ref is None:
             return _not_found(request, language)
-        feed = feed_of(ctx)
         interval = poll_s(ctx)
 
         async def stream() -> AsyncIterator[bytes]:
@@ -220,23 +235,16 @@ def router() -> APIRouter:
             seen = -1
             shown: dict[str, Any] | None = None
             idle = 0.0
-            while not await request.is_disconnected():
-                snap = feed.cached_snapshot(ref.branch)
-                latest = (
-                    snap.last_id if snap is not None else await run_in_threadpool(feed.last_id, ref.branch)
-                )
-                if latest != seen:
-                    seen = latest
-                    current = _in_memory(feed, ref, snap)
-                    if current is None:
-                        current = await run_in_threadpool(_current, ctx, feed, ref)
-                    values = _panel_values(ctx, current, language)
+            while True:  # until the visit is gone; a client that leaves cancels the stream
+                change = await _panel_after(ctx, feed, ref, language, seen)
+                if change is not None:
+                    seen, values = change
                     if values != shown:  # the panel is rendered only when what it shows changed
                         shown = values
                         html = _render_panel(ctx, values, language)
                         yield sse("status", {"html": html, "state": values["state"]})
                         idle = 0.0
-                    if current is None:
+                    if values["state"] == "ended":
                         return
                 await asyncio.sleep(interval)
                 idle += interval

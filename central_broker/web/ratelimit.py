@@ -5,7 +5,9 @@ A `RateLimiter` allows at most `count` events per key within any `per_s` seconds
 wait otherwise; refused attempts do not count. A `Backoff` lets a key fail `free` times, then makes it
 wait `base_s`, 2 × `base_s`, 4 × … (at most `cap_s`) after each further failure; a success forgets the
 key. Both keep at most `max_keys` keys (the least recently used go first), so a flood of new client
-addresses cannot grow memory without bound. State is in memory: limits restart with the process,
+addresses cannot grow memory without bound; a `RateLimiter` also forgets a key as soon as its window
+is empty, so it only remembers the clients of the last `per_s` seconds (500 phones that opened their
+status page this morning are not kept all day). State is in memory: limits restart with the process,
 which bounds guessing no worse than the window itself.
 """
 
@@ -41,13 +43,20 @@ class RateLimiter:
         self._events: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many keys are remembered (those with an event in the last `per_s` seconds, at most `max_keys`)."""
+        with self._lock:
+            return len(self._events)
+
     def wait_s(self, key: str) -> float:
         """0 and the event counted when `key` is within its limit; else the seconds until it will be."""
         now = self._clock()
+        horizon = now - self.limit.per_s
         with self._lock:
             events = self._events.pop(key, None) or deque()
-            while events and events[0] <= now - self.limit.per_s:
+            while events and events[0] <= horizon:
                 events.popleft()
+            self._forget_idle(horizon)
             self._events[key] = events
             if len(self._events) > self._max_keys:
                 self._events.popitem(last=False)
@@ -55,6 +64,15 @@ class RateLimiter:
                 return max(0.001, events[0] + self.limit.per_s - now)
             events.append(now)
             return 0.0
+
+    def _forget_idle(self, horizon: float) -> None:
+        # Keys are in the order of their last use, and a key used after `horizon` has an event after it (the one
+        # counted, or the ones that refused it): so the idle keys are exactly the ones at the front.
+        while self._events:
+            oldest = next(iter(self._events.values()))
+            if oldest and oldest[-1] > horizon:
+                return
+            self._events.popitem(last=False)
 
 
 @dataclass

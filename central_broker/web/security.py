@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central_broker.accounts import Role, WebSession
 
@@ -62,21 +60,36 @@ class Forbidden(Exception):
         self.needed = needed
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Adds the security headers (and no-store on pages) to every response."""
+class SecurityHeaders:
+    """Adds the security headers (and no-store on pages) to every response.
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Run the request and decorate the response."""
-        response = await call_next(request)
-        for name, value in _HEADERS.items():
-            response.headers.setdefault(name, value)
-        is_svg = response.headers.get("content-type", "").startswith("image/svg")
-        response.headers.setdefault("Content-Security-Policy", _SVG_CSP if is_svg else CSP)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    Pure ASGI: it only edits the response's start message, so a long event stream (500 residents following
+    their status pages) passes straight through, without the task group, extra task and message buffer per
+    connection that `BaseHTTPMiddleware` would hold for the stream's whole life.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request and decorate the response's headers."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_decorated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _HEADERS.items():
+                    headers.setdefault(name, value)
+                is_svg = headers.get("content-type", "").startswith("image/svg")
+                headers.setdefault("Content-Security-Policy", _SVG_CSP if is_svg else CSP)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_decorated)
 
 
 def require(session: WebSession | None, *roles: Role) -> WebSession:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.accounts import AccountStore
+from central_broker.guide.visit_code import guide_secret_file
 from central_broker.issuance.hosting import issuance_dir
 from central_broker.issuance.online import OnlineCheck
 from central_broker.orders import OrderStore
@@ -85,5 +86,6 @@ def open_web_context(
         ),
         queue=queue,
         board_secret=None if queue is None else load_board_secret(board_secret_file(config)),
+        guide_secret=None if queue is None else load_board_secret(guide_secret_file(config)),
         queue_branches=tuple(config.queue.branches),
     )

@@ -18,8 +18,8 @@ from device_drivers.card.messages import message_for
 from device_drivers.card.pin import read_pin
 from device_drivers.card.session import CardSession, open_card
 from device_drivers.errors import DeviceError
-from device_drivers.urls import DeviceUrlError
 from madoguchi.cli import add_json_flag, emit
+from madoguchi.device_urls import DeviceUrlError
 from madoguchi.errors import UserError
 
 __all__ = ["ReaderReport", "auth_command", "register_diag", "status_command"]

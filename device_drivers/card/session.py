@@ -15,7 +15,7 @@ from device_drivers.card import jpki, kenhojo
 from device_drivers.card.channel import ApduStats, CardChannel, Transport
 from device_drivers.card.constants import CardKind
 from device_drivers.card.pin import Pin
-from device_drivers.urls import DeviceKind, parse_device_url
+from madoguchi.device_urls import DeviceKind, parse_device_url
 
 if TYPE_CHECKING:
     from device_drivers.card.emulator.transport import EmulatorBank
@@ -46,7 +46,7 @@ def open_transport(url: str, *, extended_length: bool = False, bank: EmulatorBan
 
     persona = parsed.params.get("persona")
     if parsed.target != "card" or not persona:
-        from device_drivers.urls import DeviceUrlError
+        from madoguchi.device_urls import DeviceUrlError
 
         raise DeviceUrlError(f"{url!r}: the card emulator is written emulated://card?persona=valid-adult")
     extended = extended_length or parsed.params.get("extended") == "1"

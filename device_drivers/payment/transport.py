@@ -17,7 +17,7 @@ import serial
 from device_drivers.payment.codec import LineSettings
 from device_drivers.payment.errors import LinkLost, TerminalUnavailable
 from device_drivers.payment.link import Transport
-from device_drivers.urls import DeviceKind, DeviceUrlError, parse_device_url
+from madoguchi.device_urls import DeviceKind, DeviceUrlError, parse_device_url
 
 __all__ = ["SerialPortSource", "SerialTransport", "port_from_url"]
 

@@ -15,14 +15,18 @@ import contextlib
 import io
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from escpos.printer import Dummy
 from PIL import Image
 
 from device_drivers.printer import symbols
 from device_drivers.printer.document import Barcode, Document, Feed, Qr, Rule, Text
+from device_drivers.printer.escpos_cache import load_escpos
 from device_drivers.printer.profiles import Cutter, PrinterProfile
 from device_drivers.printer.raster import RasterRenderer
+
+if TYPE_CHECKING:
+    from escpos.printer import Dummy
 
 __all__ = [
     "ASB_OFF",
@@ -66,6 +70,9 @@ class EncodedJob:
 
 def escpos_dummy(profile: PrinterProfile) -> Dummy:
     """A python-escpos Dummy printer with the profile's capabilities (collects bytes)."""
+    load_escpos()
+    from escpos.printer import Dummy  # after load_escpos(): imported when the first job is encoded
+
     return Dummy(profile=profile.escpos_profile)
 
 

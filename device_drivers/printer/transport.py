@@ -14,7 +14,8 @@ import time
 from typing import Protocol
 
 from device_drivers.printer.errors import PrinterConfigError, PrinterOffline
-from device_drivers.urls import DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
+from device_drivers.printer.escpos_cache import load_escpos
+from madoguchi.device_urls import DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
 
 __all__ = ["SerialTransport", "TcpTransport", "Transport", "open_transport"]
 
@@ -134,6 +135,7 @@ class UsbTransport:
     """USB printer class device through python-escpos' Usb (pyusb)."""
 
     def __init__(self, vendor: int, product: int, timeout: float) -> None:
+        load_escpos()
         try:
             from escpos.printer import Usb
         except ImportError as exc:  # pragma: no cover - depends on pyusb being installed

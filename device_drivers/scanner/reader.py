@@ -16,7 +16,7 @@ from typing import Protocol
 import serial
 
 from device_drivers.scanner.errors import ScanRejected
-from device_drivers.urls import DeviceKind, parse_device_url
+from madoguchi.device_urls import DeviceKind, parse_device_url
 
 __all__ = ["MAX_CODE_CHARS", "Scanner", "SerialScanner", "decode_scan", "open_scanner"]
 

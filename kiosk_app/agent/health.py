@@ -11,10 +11,10 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
-from device_drivers.urls import DeviceKind
 from kiosk_app.agent.system import SystemMetrics
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.messages import ComponentHealth, ComponentStatus, HealthMessage, PrinterHealth
+from madoguchi.device_urls import DeviceKind
 
 __all__ = [
     "COMPONENTS",

@@ -83,7 +83,7 @@ def record_dict(record: Any) -> dict[str, Any]:
 def _terminal(args: argparse.Namespace, journal: Any) -> Any:
     from device_drivers.payment.driver import PaymentTerminal
     from device_drivers.payment.transport import port_from_url
-    from device_drivers.urls import DeviceUrlError
+    from madoguchi.device_urls import DeviceUrlError
 
     try:
         source = port_from_url(args.device)

@@ -19,7 +19,7 @@ def _receipt(args: argparse.Namespace) -> int:
     from device_drivers.errors import DeviceError
     from device_drivers.printer import ReceiptPrinter, encode_job, profile_for
     from device_drivers.printer.samples import sample_document
-    from device_drivers.urls import DeviceKind, DeviceUrlError, parse_device_url
+    from madoguchi.device_urls import DeviceKind, DeviceUrlError, parse_device_url
 
     try:
         url = parse_device_url(DeviceKind.RECEIPT_PRINTER, args.printer)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from device_drivers.printer.escpos_cache import use_data_dir
 from kiosk_app.agent import (
     AgentOptions,
     FleetAgent,
@@ -197,6 +198,7 @@ def _mode(args: argparse.Namespace) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     config, devices = _config(args)
+    use_data_dir(config.kiosk.data_dir)  # python-escpos caches its capabilities there, not in /tmp
     mode = _mode(args)
     # The 0–30 s start delay spreads a fleet's statistics after the centre comes back (contract §4.10);
     # a simulated kiosk on a laptop or in the demo is alone, so it sends at once.

@@ -7,7 +7,7 @@ kiosk's own block can issue). `CongestionChanged` carries the retained 混雑 la
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kiosk_app.flows.core import Command, Event, UserAction
 from madoguchi.contracts.queue import CongestionView
@@ -46,6 +46,7 @@ class IssuedTicket:
     offline: bool = False
     printed: bool = True
     print_problem: str = ""  # the printer's problem code when `printed` is False
+    status_token: str | None = field(default=None, repr=False)  # online tickets: for 書かない窓口's hand-over
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,13 @@ class CongestionChanged(Event):
 
 @dataclass(frozen=True)
 class TakeTicket(Command):
-    """Take a number for `category` (online, else from the kiosk's block) and print it in `language`."""
+    """Take a number for `category` (online, else from the kiosk's block) and print it in `language`.
+
+    `then`: further counters of the visit in order (the procedure guide). `visit_code`: a web guide's visit
+    code; the central derives the category and counters from it (never issued offline).
+    """
 
     category: str
     language: str
+    then: tuple[str, ...] = ()
+    visit_code: str | None = None

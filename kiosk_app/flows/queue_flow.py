@@ -19,6 +19,7 @@ from kiosk_app.flows import events as ev
 from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import RESUME, Command, Event, Machine, MachineSpec, StateSpec, TimedOut, Transition
+from kiosk_app.flows.guide_events import VisitCodeScanned
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE
 from madoguchi.contracts.queue import CategoryLamp, CongestionView
@@ -72,10 +73,11 @@ class QueueContext:
     refusal_detail: str = ""
     unavailable_reason: str = ""
     lamps: dict[str, CategoryLamp] = field(default_factory=dict)
+    visit_code: str | None = None  # a web guide's visit code scanned at the kiosk
 
     def begin(self) -> None:
         """Start a fresh session."""
-        self.category, self.ticket = None, None
+        self.category, self.ticket, self.visit_code = None, None, None
         self.refusal_kind, self.refusal_detail, self.unavailable_reason = "", "", ""
 
     def closed(self, category: str) -> bool:
@@ -104,7 +106,14 @@ DEVICE_WAITS = frozenset({S.TAKING})
 
 def _take(c: Ctx) -> list[Command]:
     assert c.category is not None
-    return [qe.TakeTicket(c.category, c.language)]
+    return [qe.TakeTicket(c.category, c.language, visit_code=c.visit_code)]
+
+
+def _scanned(c: Ctx, e: VisitCodeScanned) -> None:
+    """A web guide visit code: the central derives category and counters (the first offered is only sent
+    because `TakeParams.category` is required)."""
+    c.begin()
+    c.visit_code, c.category = e.code, c.settings.categories[0]
 
 
 def _issued(c: Ctx, e: qe.TicketIssued) -> None:
@@ -144,6 +153,8 @@ def _states() -> list[StateSpec[S, Ctx]]:
 def _transitions() -> list[Row]:
     return [
         Row(S.HOME, ev.Start, S.CATEGORIES, None, lambda c, e: c.begin()),
+        Row(frozenset({S.HOME, S.CATEGORIES}), VisitCodeScanned, S.TAKING,
+            lambda c, e: bool(c.settings.categories), _scanned),
         Row(S.CATEGORIES, qe.ChooseCategory, S.TAKING, lambda c, e: c.can_take(e.category),
             lambda c, e: setattr(c, "category", e.category)),
         Row(S.CATEGORIES, ev.Back, S.HOME),

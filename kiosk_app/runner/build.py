@@ -20,7 +20,6 @@ from device_drivers.errors import DeviceError
 from device_drivers.payment.driver import PaymentTerminal
 from device_drivers.payment.transport import port_from_url
 from device_drivers.scanner.reader import open_scanner
-from device_drivers.urls import DeviceKind, DeviceUrl
 from kiosk_app.agent.link import FleetAgent
 from kiosk_app.issuance_client import IssuanceClient
 from kiosk_app.orders_client import OrdersClient
@@ -29,11 +28,13 @@ from kiosk_app.runner.card_slot import CardSlot, EmulatedCardSlot, PcscCardSlot
 from kiosk_app.runner.device_runner import RunnerParts
 from kiosk_app.runner.order_reports import OrderReports
 from kiosk_app.runner.outputs import A4Output, CupsA4, FolderA4, ReceiptOutput
+from kiosk_app.runner.prefill_client import PrefillClient
 from kiosk_app.runner.queue_parts import build_queue_parts
 from kiosk_app.runner.sound import CuePlayer
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.issuance import load_issuance_key
+from madoguchi.device_urls import DeviceKind, DeviceUrl
 
 __all__ = ["build_parts", "issuance_key_path", "printed_dir"]
 
@@ -129,4 +130,5 @@ def build_parts(
         language=config.ui.language,
         staff_calls=agent.staff_calls,
         queue=build_queue_parts(config, agent),
+        prefill=PrefillClient(agent.rpc_client(retry_s=2.0)),
     )

@@ -33,9 +33,12 @@ from kiosk_app.orders_client import OrdersClient
 from kiosk_app.rpc_client import RpcCallError, RpcTimeout
 from kiosk_app.runner.card_slot import CardSlot
 from kiosk_app.runner.certificate_jobs import CertificateJobs
+from kiosk_app.runner.guide_desk import GUIDE_COMMANDS, GuideDesk
 from kiosk_app.runner.lanes import Lane
 from kiosk_app.runner.order_reports import OrderReport, OrderReports
 from kiosk_app.runner.outputs import A4Output, ReceiptOutput
+from kiosk_app.runner.prefill_client import PrefillClient
+from kiosk_app.runner.prefill_jobs import PREFILL_COMMANDS, PrefillJobs
 from kiosk_app.runner.queue_parts import QueueParts
 from kiosk_app.runner.receipts import order_receipt
 from kiosk_app.runner.sound import CuePlayer
@@ -75,6 +78,7 @@ class RunnerParts:
     language: str = "ja"
     staff_calls: StaffCalls | None = None
     queue: QueueParts | None = None
+    prefill: PrefillClient | None = None  # 書かない窓口: attach card data to a visit (None: print only)
 
 
 @dataclass
@@ -95,6 +99,8 @@ class DeviceRunner:
         self.work = Lane("devices")
         self.pay = Lane("payment")
         self.certificates: CertificateJobs | None = None
+        self.guide: GuideDesk | None = None
+        self.prefill: PrefillJobs | None = None
         self._sales: dict[str, _Sale] = {}
         self._orders: dict[str, ev.Order] = {}
         self._lock = threading.Lock()
@@ -106,6 +112,16 @@ class DeviceRunner:
         """Where events go (the controller's `post`)."""
         self.post = post
         self.certificates = CertificateJobs(self.parts, post)
+        queue = self.parts.queue
+        self.guide = GuideDesk(
+            self.parts.catalog,
+            self.parts.receipt,
+            post,
+            (lambda: "") if queue is None else queue.journal.status_url_base,
+        )
+        self.prefill = PrefillJobs(
+            self.parts.catalog, self.parts.card, self.parts.a4, self.parts.prefill, post
+        )
         if self.parts.queue is not None:
             self.parts.queue.attach(self.parts.catalog, self.parts.receipt, post)
         if self.parts.staff_calls is not None:
@@ -176,8 +192,14 @@ class DeviceRunner:
         elif isinstance(command, cmd.PrintDocument):
             sale = self._sales.get(command.payment_ref)
             self.work.submit(lambda: certs.print_document(command, None if sale is None else sale.record))
+        elif isinstance(command, PREFILL_COMMANDS) and self.prefill is not None:
+            prefill = self.prefill
+            self.work.submit(lambda: prefill.execute(command))
         elif isinstance(command, qe.TakeTicket):
             self.work.submit(lambda: self._take_ticket(command))
+        elif isinstance(command, GUIDE_COMMANDS) and self.guide is not None:
+            guide = self.guide
+            self.work.submit(lambda: guide.execute(command))
         elif isinstance(command, cmd.WipeSession):
             self.work.submit(lambda: self._wipe(command.session_ref))
         else:

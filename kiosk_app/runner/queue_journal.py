@@ -10,8 +10,10 @@
 
 `issue()` takes the next number and journals the ticket in one transaction, before anything is printed:
 a power cut between the journal and the printer uses the number up (it is merged like any other), so no
-number is ever printed twice. The business day starts at the branch's opening time in Japan time (default
-08:30): 08:29 still belongs to the day before, as at the central.
+number is ever printed twice. The business day starts at the branch's opening time in Japan time: the one
+the central pushes with the lamps (`CongestionView.opening_time`, kept in `settings`), `[queue]
+opening_time` of kiosk.toml (default 08:30) only before the first push. 08:29 still belongs to the day
+before, as at the central.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -39,6 +42,7 @@ JST = ZoneInfo("Asia/Tokyo")
 BLOCK_SIZE = 1000  # block b: numbers b*1000+1 … b*1000+999
 MAX_IN_BLOCK = 999
 BATCH = 200  # MergeParams.tickets max_length
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,7 +105,7 @@ class QueueJournal:
         self._db = connect_durable(path, check_same_thread=False)
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self.opening_time = opening_time
+        self._configured_opening = opening_time
         self._configured_base = status_url_base
         self.clock = clock
 
@@ -120,6 +124,26 @@ class QueueJournal:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
         self._db.execute("COMMIT")
+
+    @property
+    def opening_time(self) -> str:
+        """Where the business day starts (HH:MM JST): the central's pushed value, else kiosk.toml's."""
+        with self._lock:
+            pushed = self._setting("opening_time")
+        return pushed or self._configured_opening
+
+    def adopt_opening_time(self, opening_time: str) -> None:
+        """Use the central's opening time (from `down/queue`) from now on, also after a restart."""
+        if not _HHMM.match(opening_time):
+            _logger.warning("opening time %r from the central ignored: not HH:MM", opening_time)
+            return
+        with self._lock:
+            pushed = self._setting("opening_time")
+            if pushed == opening_time:
+                return
+            self._set("opening_time", opening_time)
+        previous = pushed or self._configured_opening
+        _logger.info("business day starts at %s JST (the central's; was %s)", opening_time, previous)
 
     def block(self) -> BlockView | None:
         """The block fetched from the central (None before the first `queue.block` answer)."""
@@ -158,7 +182,7 @@ class QueueJournal:
         if block is None:
             raise OfflineUnavailable("no_block")
         now_ms = int(self.clock() * 1000)
-        day = business_day(now_ms, self.opening_time)
+        day = business_day(now_ms, self.opening_time)  # read before the lock: the property takes it
         token = secrets.token_urlsafe(24)  # 192 random bits
         base = self.status_url_base()
         with self._lock:
@@ -211,13 +235,19 @@ class QueueJournal:
             for r in rows
         ]
 
-    def rejected(self) -> list[tuple[str, str]]:
-        """(number, reason) of tickets the central rejected: kept for staff attention."""
+    def rejected(self, day: str | None = None) -> list[tuple[str, str]]:
+        """(number, reason) of tickets the central rejected (of business day `day` if given): kept for staff."""
+        query = "SELECT number, rejected FROM tickets WHERE rejected IS NOT NULL"
+        args: tuple[str, ...] = ()
+        if day is not None:
+            query, args = query + " AND day = ?", (day,)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT number, rejected FROM tickets WHERE rejected IS NOT NULL ORDER BY issued_ms"
-            ).fetchall()
+            rows = self._db.execute(query + " ORDER BY issued_ms", args).fetchall()
         return [(str(r[0]), str(r[1])) for r in rows]
+
+    def today(self) -> str:
+        """The current business day by the opening time in force."""
+        return business_day(int(self.clock() * 1000), self.opening_time)
 
     def settle(self, sent: list[OfflineTicketIn], results: list[MergeItem]) -> int:
         """Apply the central's outcomes: definite ones leave the journal, rejected ones are marked.

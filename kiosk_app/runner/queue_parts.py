@@ -1,7 +1,7 @@
 """The kiosk's 整理券 parts in one place: RPC client, offline journal, lamps, sync thread and the desk.
 
-`build_queue_parts()` opens them on the fleet agent's connection: the lamps follow `down/queue`, the
-journal lives in `<data_dir>/queue/offline.sqlite`, the sync thread fetches the block and merges offline
+`build_queue_parts()` opens them on the fleet agent's connection: the lamps follow `down/queue` (and hand
+the central's opening time to the journal), the journal lives in `<data_dir>/queue/offline.sqlite`, the sync thread fetches the block and merges offline
 tickets while the link is up. `DeviceRunner` attaches the desk (it needs the printer and the flow's post).
 """
 
@@ -22,8 +22,9 @@ from kiosk_app.runner.queue_sync import QueueSync
 from kiosk_app.runner.tickets import TicketDesk
 from madoguchi.config.kiosk import KioskConfig
 from madoguchi.contracts.catalog import Catalog
+from madoguchi.contracts.queue import CongestionView
 
-__all__ = ["QueueParts", "build_queue_parts"]
+__all__ = ["QueueParts", "build_queue_parts", "follow_opening_time"]
 
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +67,12 @@ class QueueParts:
         self.journal.close()
 
 
+def follow_opening_time(journal: QueueJournal, view: CongestionView | None) -> None:
+    """Number offline tickets by the central's business day once its lamps say where it starts."""
+    if view is not None and view.opening_time is not None:
+        journal.adopt_opening_time(view.opening_time)
+
+
 def build_queue_parts(config: KioskConfig, agent: FleetAgent, *, timeout_s: float = 6.0) -> QueueParts:
     """The queue parts on the agent's connection (call after `agent.start()`)."""
     journal = QueueJournal(
@@ -75,7 +82,8 @@ def build_queue_parts(config: KioskConfig, agent: FleetAgent, *, timeout_s: floa
     )
     client = QueueClient(agent.rpc_client(retry_s=2.0), timeout_s=timeout_s)
     lamps = QueueLamps(config.device_id)
+    lamps.add_listener(lambda view: follow_opening_time(journal, view))
     agent.add_downlink(lamps.handle)
     link_up = agent.connected.is_set
-    sync = QueueSync(journal, client, link_up=link_up)
+    sync = QueueSync(journal, client, link_up=link_up, alerts=agent)
     return QueueParts(journal, client, lamps, sync, link_up)

@@ -4,6 +4,8 @@
 with `queue.merge` (oldest first, in batches) and applies each outcome (`QueueJournal.settle`). The thread
 runs it every `retry_s` and at once after `wake()` (the runner wakes it when the central answered a take:
 the link is back). Resubmitting is harmless: the central answers `duplicate` for a ticket it has.
+While today has tickets the central rejected, a retained fleet alert (`queue-offline-rejected`, warning)
+names them (numbers and reasons only); the central lists them on the branch's counter page too.
 """
 
 from __future__ import annotations
@@ -11,14 +13,28 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from kiosk_app.queue_client import QueueClient, QueueRefused
 from kiosk_app.rpc_client import RpcCallError, RpcTimeout
 from kiosk_app.runner.queue_journal import QueueJournal
+from madoguchi.contracts.messages import Severity
 
-__all__ = ["QueueSync"]
+__all__ = ["REJECTED_ALERT", "Alerts", "QueueSync"]
 
 _logger = logging.getLogger(__name__)
+
+REJECTED_ALERT = "queue-offline-rejected"  # retained up/alert id while today has rejected offline tickets
+
+
+class Alerts(Protocol):
+    """The fleet agent's alerts as the sync uses them (`FleetAgent.raise_alert` / `clear_alert`)."""
+
+    def raise_alert(self, alert_id: str, code: str, severity: Severity, detail: str = "") -> None:
+        """Raise or update a retained alert."""
+
+    def clear_alert(self, alert_id: str) -> None:
+        """Clear it."""
 
 
 class QueueSync:
@@ -31,9 +47,11 @@ class QueueSync:
         *,
         retry_s: float = 30.0,
         link_up: Callable[[], bool] = lambda: True,
+        alerts: Alerts | None = None,
     ) -> None:
         self.journal = journal
         self.client = client
+        self.alerts = alerts
         self.retry_s = retry_s
         self.link_up = link_up
         self._wake = threading.Event()
@@ -64,7 +82,23 @@ class QueueSync:
                 return False
             removed = self.journal.settle(batch, view.results)
             _logger.info("offline tickets: %d of %d settled by the central", removed, len(batch))
+        self.report_rejected()
         return not self.journal.unmerged()
+
+    def report_rejected(self) -> None:
+        """A fleet alert while today has offline tickets the central rejected (cleared once none is left)."""
+        if self.alerts is None:
+            return
+        rejected = self.journal.rejected(self.journal.today())
+        if not rejected:
+            self.alerts.clear_alert(REJECTED_ALERT)
+            return
+        listed = ", ".join(f"{number} ({reason})" for number, reason in rejected)
+        detail = (
+            f"{len(rejected)} offline ticket(s) refused by the central: {listed}; "
+            "the branch's counter page lists them, serve those residents by hand"
+        )
+        self.alerts.raise_alert(REJECTED_ALERT, "queue_offline_rejected", Severity.WARNING, detail[:500])
 
     def sync_once(self) -> bool:
         """Block, then merge (one at a time); True when the journal is settled."""

@@ -91,21 +91,24 @@ class TicketDesk:
             ticket, stops = self._from_view(view, command.language)
             issued = qe.IssuedTicket(
                 view.number, view.category, stops, view.people_ahead, view.wait_min_minutes,
-                view.wait_max_minutes, offline=view.offline,
+                view.wait_max_minutes, offline=view.offline, status_token=view.status_token,
             )  # fmt: skip
             self.post(qe.TicketIssued(self._print(ticket, issued, command.language)))
+            return
+        if command.visit_code is not None:  # only the central can verify a visit code: never offline
+            self.post(qe.TicketUnavailable("visit_code_offline"))
             return
         if self.journal is None:
             self.post(qe.TicketUnavailable("no_journal"))
             return
         try:
-            offline = self.journal.issue(category.id, category.prefix)
+            offline = self.journal.issue(category.id, category.prefix, command.then)
         except OfflineUnavailable as exc:
             _logger.warning("no offline number for %s: %s", category.id, exc.reason)
             self.post(qe.TicketUnavailable(exc.reason))
             return
         lamp = self._fresh_lamp(category.id)
-        stop = self._stop(category.counter, None, None)
+        stops = tuple(self._stop(c, None, None) for c in (category.counter, *command.then))
         ahead = lamp.waiting if lamp is not None else None
         low = lamp.wait_min_minutes if lamp is not None else None
         high = lamp.wait_max_minutes if lamp is not None else None
@@ -113,7 +116,7 @@ class TicketDesk:
             number=offline.number,
             category=category.names.text(command.language),
             category_ja=category.names.text("ja"),
-            stops=(self._visit_stop(stop, command.language),),
+            stops=tuple(self._visit_stop(stop, command.language) for stop in stops),
             issued_at=local_time(datetime.fromtimestamp(offline.issued_ms / 1000, UTC)),
             people_ahead=ahead,
             wait_min_minutes=low,
@@ -121,7 +124,7 @@ class TicketDesk:
             status_url=offline.status_url,
             offline=True,
         )
-        issued = qe.IssuedTicket(offline.number, category.id, (stop,), ahead, low, high, offline=True)
+        issued = qe.IssuedTicket(offline.number, category.id, stops, ahead, low, high, offline=True)
         result = self._print(ticket, issued, command.language)
         if result.printed:
             self.journal.mark_printed(offline.day, offline.number)
@@ -134,7 +137,13 @@ class TicketDesk:
         if self.client is None or not self.link_up():
             return None
         try:
-            view = self.client.take(TakeParams(category=command.category, language=command.language))
+            params = TakeParams(
+                category=command.category,
+                language=command.language,
+                then=list(command.then),
+                visit_code=command.visit_code,
+            )
+            view = self.client.take(params)
         except QueueRefused as exc:
             refusal = exc.refusal
             kind = refusal.kind if refusal.kind in set(RefusalKind) else RefusalKind.INVALID.value
@@ -217,4 +226,5 @@ def _unprinted(issued: qe.IssuedTicket, problem: str) -> qe.IssuedTicket:
     return qe.IssuedTicket(
         issued.number, issued.category, issued.stops, issued.people_ahead, issued.wait_min_minutes,
         issued.wait_max_minutes, issued.offline, printed=False, print_problem=problem,
+        status_token=issued.status_token,
     )  # fmt: skip

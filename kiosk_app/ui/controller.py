@@ -18,7 +18,7 @@ import enum
 import logging
 import math
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,12 @@ from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import Clock, monotonic_clock
 from kiosk_app.flows.commands import CallStaffCommand, PlayCue
 from kiosk_app.flows.core import Command, Event, Machine, Tick
+from kiosk_app.flows.guide_events import VisitCodeScanned
+from kiosk_app.flows.guide_flow import GuideFlow, GuideStep, GuideView, guide_screen
+from kiosk_app.flows.guide_plan import visit_code_of
 from kiosk_app.flows.issuance import CertificateFlow, IssuanceView, settings_from_catalog
 from kiosk_app.flows.issuance_context import Step
+from kiosk_app.flows.prefill_flow import HandedTicket, PrefillFlow, PrefillStep, PrefillView
 from kiosk_app.flows.queue_events import CongestionChanged
 from kiosk_app.flows.queue_flow import QueueFlow, QueueStep, QueueView
 from kiosk_app.flows.register import RegisterFlow, RegisterSettings, RegisterStep, RegisterView
@@ -58,6 +62,7 @@ _REGISTER_SCREENS = {
     RegisterStep.ORDER_SUMMARY: "choices",
     RegisterStep.CHOOSE_METHOD: "choices",
 }
+_PREFILL_SCREENS = {PrefillStep.HOME: "home", PrefillStep.PIN_ENTRY: "prefill_pin"}
 CARD_EVENTS = (ev.CardInserted, ev.CardRemoved, ev.ServiceStatus)
 COUNTDOWN_S = 20  # the last seconds of a resident's timeout are counted down on screen
 TIME_CUE = "time_running_out"  # chime when the count-down appears
@@ -77,9 +82,11 @@ class Service(enum.Enum):
     CERTIFICATE = "certificate"
     REGISTER = "register"
     QUEUE = "queue"  # 整理券
+    PREFILL = "prefill"  # 書かない窓口 (from the guide's ticket screen: `start_prefill`)
+    GUIDE = "guide"  # 手続きガイド
 
 
-FlowView = IssuanceView | RegisterView | QueueView
+FlowView = IssuanceView | RegisterView | QueueView | GuideView | PrefillView
 
 
 def screen_for(view: FlowView | None) -> str:
@@ -88,6 +95,10 @@ def screen_for(view: FlowView | None) -> str:
         return "home"
     if isinstance(view, QueueView):
         return "home" if view.step is QueueStep.HOME else "ticket"
+    if isinstance(view, GuideView):
+        return guide_screen(view.step)
+    if isinstance(view, PrefillView):
+        return _PREFILL_SCREENS.get(view.step, "prefill")
     if isinstance(view, IssuanceView):
         return _CERT_SCREENS.get(view.step, "message")
     return _REGISTER_SCREENS.get(view.step, "message")
@@ -105,11 +116,14 @@ class KioskController:
         clock: Clock = monotonic_clock,
         clock_status: Callable[[], ClockStatus] | None = None,
         queue_flow: QueueFlow | None = None,
+        guide_flow: GuideFlow | None = None,
     ) -> None:
         self.catalog = catalog
         self.certificate = certificate
         self.register = register
         self.queue = queue_flow or QueueFlow.for_catalog(catalog, clock)
+        self.prefill = PrefillFlow(clock)
+        self.guide = guide_flow or GuideFlow.for_catalog(catalog, clock)
         self.execute = execute
         self.active: Service | None = None
         self.default_language = certificate.context.settings.default_language
@@ -147,7 +161,8 @@ class KioskController:
         )
         register = RegisterFlow(RegisterSettings(methods=methods, idle_timeout_s=idle_timeout_s), clock)
         queue_flow = QueueFlow.for_catalog(catalog, clock, idle_timeout_s=idle_timeout_s)
-        return cls(certificate, register, execute, catalog, clock, clock_status, queue_flow)
+        guide_flow = GuideFlow.for_catalog(catalog, clock, idle_timeout_s=idle_timeout_s)
+        return cls(certificate, register, execute, catalog, clock, clock_status, queue_flow, guide_flow)
 
     # --- what the screens read ------------------------------------------------------------------------
 
@@ -156,6 +171,8 @@ class KioskController:
         """The language the screens are in now."""
         if self.active is Service.CERTIFICATE:
             return self.certificate.context.language
+        if self.active is Service.PREFILL:
+            return self.prefill.context.language
         return self.home_language
 
     def translator(self) -> Translator:
@@ -173,6 +190,10 @@ class KioskController:
             return self.register.view()
         if self.active is Service.QUEUE:
             return self.queue.view()
+        if self.active is Service.PREFILL:
+            return self.prefill.view()
+        if self.active is Service.GUIDE:
+            return self.guide.view()
         return None
 
     def screen(self) -> str:
@@ -191,6 +212,10 @@ class KioskController:
             return self.register.machine
         if self.active is Service.QUEUE:
             return self.queue.machine
+        if self.active is Service.PREFILL:
+            return self.prefill.machine
+        if self.active is Service.GUIDE:
+            return self.guide.machine
         return None
 
     def countdown(self) -> Countdown:
@@ -224,12 +249,23 @@ class KioskController:
             self.register.context.language = self.home_language
         if service is Service.QUEUE:
             self.queue.context.language = self.home_language
+        if service is Service.GUIDE:
+            self.guide.context.language = self.home_language
         self.send(ev.Start())
         if self.active is None:  # the flow refused to start (e.g. the central is offline)
             _logger.info("%s could not start", service.value)
         elif service is Service.CERTIFICATE and self.certificate.context.language != self.home_language:
             self.certificate.context.language = self.home_language  # keep the language picked on home
             self._notify()
+
+    def start_prefill(self, procedures: Sequence[str], ticket: HandedTicket | None) -> None:
+        """書かない窓口 for `procedures` (ids with a form) and the ticket just taken (None: print only).
+
+        Called by the guide's ticket-done screen; the prefill flow takes over from whatever flow was shown."""
+        event = PrefillFlow.start_event(procedures, ticket, self.language)
+        if self.prefill.handle(event) or self.prefill.step is not PrefillStep.HOME:
+            self.active = Service.PREFILL
+        self._notify()
 
     def set_home_language(self, language: str) -> None:
         """Language picked on the home screen."""
@@ -285,25 +321,41 @@ class KioskController:
             self._notify()
             return
         self._hold()
+        if isinstance(event, ev.SlipScanned) and (code := visit_code_of(event.code)) is not None:
+            event = VisitCodeScanned(code)  # a web guide's visit code, not a payment slip
+        if isinstance(event, VisitCodeScanned) and self.active is None:
+            self.active = Service.QUEUE
+            self.queue.context.language = self.home_language
         if isinstance(event, ev.SlipScanned) and self.active is None:
             self.start(Service.REGISTER)
         commands: list[Command] = []
         if isinstance(event, Tick):
+            commands += self.prefill.handle(event)
             commands += (
                 self.certificate.handle(event) + self.register.handle(event) + self.queue.handle(event)
-            )
+            ) + self.guide.handle(event)
+        elif self.active is Service.PREFILL:
+            commands += self.prefill.handle(event)
+            if isinstance(event, CARD_EVENTS):
+                commands += self.certificate.handle(event)  # it keeps track of the card
         elif isinstance(event, CARD_EVENTS) or self.active is Service.CERTIFICATE:
             commands += self.certificate.handle(event)
         elif self.active is Service.REGISTER:
             commands += self.register.handle(event)
         elif self.active is Service.QUEUE:
             commands += self.queue.handle(event)
+        elif self.active is Service.GUIDE:
+            commands += self.guide.handle(event)
         was_active = self.active
         if self.active is Service.CERTIFICATE and self.certificate.step is Step.HOME:
             self.active = None
         if self.active is Service.REGISTER and self.register.step is RegisterStep.HOME:
             self.active = None
         if self.active is Service.QUEUE and self.queue.step is QueueStep.HOME:
+            self.active = None
+        if self.active is Service.PREFILL and self.prefill.step is PrefillStep.HOME:
+            self.active = None
+        if self.active is Service.GUIDE and self.guide.step is GuideStep.HOME:
             self.active = None
         if was_active is not None and self.active is None:
             self.home_language = self.default_language  # the next resident is greeted in the kiosk's language
@@ -359,6 +411,8 @@ class KioskController:
         self.certificate.machine.held = holding
         self.register.machine.held = holding
         self.queue.machine.held = holding
+        self.prefill.machine.held = holding
+        self.guide.machine.held = holding
 
     def _notify(self) -> None:
         for listener in list(self.listeners):

@@ -13,8 +13,10 @@ from datetime import datetime
 
 from kiosk_app.flows import commands as cmd
 from kiosk_app.flows import events as ev
+from kiosk_app.flows import guide_events as ge
 from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.core import Command, Event
+from kiosk_app.flows.guide_plan import phone_link
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import NoFeeInForce, tokyo
 from madoguchi.contracts.issuance import Offer, OptionsResult
@@ -22,6 +24,8 @@ from madoguchi.contracts.issuance import Offer, OptionsResult
 __all__ = ["FakeRunner", "offers_from_catalog"]
 
 _logger = logging.getLogger(__name__)
+
+PREVIEW_BASE = "https://madoguchi.example.jp"  # the guide's phone links in previews (no central)
 
 
 def offers_from_catalog(catalog: Catalog, at: datetime, language: str = "ja") -> OptionsResult:
@@ -93,6 +97,13 @@ class FakeRunner:
             post(ev.PrintDone())
         elif isinstance(command, qe.TakeTicket):
             post(qe.TicketIssued(self._ticket(command.category)))
+        elif isinstance(command, ge.PrintGuideList):
+            post(ev.PrintDone())
+        elif isinstance(command, ge.MakePhoneLink):
+            link = phone_link(
+                PREVIEW_BASE, command.events, command.answers, command.language, self.catalog.version
+            )
+            post(ge.PhoneLinkReady(link))
 
     def _ticket(self, category_id: str) -> qe.IssuedTicket:
         """The next number of the category, waiting at its counter (floor from the catalog)."""

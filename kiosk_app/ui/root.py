@@ -59,10 +59,13 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
         """Create the screens and follow the controller."""
         from kiosk_app.ui.screens.choices import ChoicesScreen
         from kiosk_app.ui.screens.copies import CopiesScreen
+        from kiosk_app.ui.screens.guide import GuideScreen
         from kiosk_app.ui.screens.home import HomeScreen
         from kiosk_app.ui.screens.keypad import KeypadScreen
         from kiosk_app.ui.screens.language import LanguageScreen
         from kiosk_app.ui.screens.message import MessageScreen
+        from kiosk_app.ui.screens.prefill import PrefillScreen
+        from kiosk_app.ui.screens.prefill_pin import PrefillPinScreen
         from kiosk_app.ui.screens.rating import RatingScreen
         from kiosk_app.ui.screens.ticket import TicketScreen
 
@@ -77,6 +80,9 @@ class KioskRoot(BoxLayout):  # type: ignore[misc]
             "copies": CopiesScreen,
             "rating": RatingScreen,
             "ticket": TicketScreen,
+            "prefill": PrefillScreen,
+            "prefill_pin": PrefillPinScreen,
+            "guide": GuideScreen,
         }
         manager: ScreenManager = self.ids.manager
         manager.transition = NoTransition()

@@ -1,6 +1,6 @@
 """Kiosk configuration: one TOML file per kiosk (identity, broker, device URLs, screen, health).
 
-Devices are chosen by URL scheme (see `device_drivers.urls`); `simulated_kiosk_config` gives the
+Devices are chosen by URL scheme (see `madoguchi.device_urls`); `simulated_kiosk_config` gives the
 embedded all-emulated defaults used by ``kiosk run --simulate`` and the demo.
 """
 
@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import NameOID
 from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
-from device_drivers.urls import EXAMPLES, DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
 from madoguchi.config.broker import BrokerConfig
 from madoguchi.config.loading import ConfigModel, ConfigPath, load_model, validate_model
 from madoguchi.config.problems import ConfigValueError, Issue
 from madoguchi.contracts.base import DEVICE_ID_PATTERN, municipality_of
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from madoguchi.device_urls import EXAMPLES, DeviceKind, DeviceUrl, DeviceUrlError, parse_device_url
 from madoguchi.errors import ConfigError
 
 __all__ = [
@@ -222,7 +222,8 @@ class QueueKioskConfig(ConfigModel):
     opening_time: str = Field(
         "08:30",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="the branch's opening time (JST, HH:MM): an offline business day starts here",
+        description="the branch's opening time (JST, HH:MM): an offline business day starts here until the "
+        "central pushes its own with the congestion lamps (then the central's is used)",
         examples=["08:30"],
     )
     status_url_base: str = Field(

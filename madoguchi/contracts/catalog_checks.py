@@ -1,45 +1,22 @@
-"""Cross-field checks of a catalog: references, duplicate ids, fee periods; each issue names its field path."""
+"""Cross-field checks of a catalog: references, duplicate ids, fee periods; each issue names its field path.
+
+The procedure guide's own rules (show_when order and loops, questions per path, …) are in `catalog_guide_checks`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from madoguchi.contracts.catalog_base import CatalogIssue, Channel, PricePeriod
-from madoguchi.contracts.catalog_guide import MAX_QUESTIONS_PER_EVENT, Condition
+from madoguchi.contracts.catalog_check_helpers import duplicates, reference
+from madoguchi.contracts.catalog_guide_checks import check_guide
 from madoguchi.contracts.catalog_rules import ALL_TYPES
 
 if TYPE_CHECKING:
     from madoguchi.contracts.catalog import Catalog
 
 __all__ = ["check_catalog"]
-
-
-def _duplicates(path: str, ids: Iterable[str], issues: list[CatalogIssue]) -> None:
-    seen: dict[str, int] = {}
-    for index, item_id in enumerate(ids):
-        if item_id in seen:
-            issues.append(
-                CatalogIssue(
-                    f"{path}[{index}].id",
-                    f"duplicate id {item_id!r} (also {path}[{seen[item_id]}])",
-                    "give every entry its own id",
-                )
-            )
-        else:
-            seen[item_id] = index
-
-
-def _reference(
-    path: str, value: str | None, known: Iterable[str], what: str, issues: list[CatalogIssue]
-) -> None:
-    known = list(known)
-    if value is not None and value not in known:
-        issues.append(
-            CatalogIssue(
-                path, f"unknown {what} {value!r}", f"use one of: {', '.join(known) or '(none defined)'}"
-            )
-        )
 
 
 def _overlaps(path: str, periods: Sequence[PricePeriod], label: str, issues: list[CatalogIssue]) -> None:
@@ -56,10 +33,10 @@ def _overlaps(path: str, periods: Sequence[PricePeriod], label: str, issues: lis
 
 
 def _certificate_types(catalog: Catalog, issues: list[CatalogIssue]) -> None:
-    _duplicates("certificate_types", (c.id for c in catalog.certificate_types), issues)
+    duplicates("certificate_types", (c.id for c in catalog.certificate_types), issues)
     for i, cert in enumerate(catalog.certificate_types):
         path = f"certificate_types[{i}]"
-        _duplicates(f"{path}.options", (o.id for o in cert.options), issues)
+        duplicates(f"{path}.options", (o.id for o in cert.options), issues)
         if not any(fee.channel == Channel.KIOSK for fee in cert.fees):
             issues.append(
                 CatalogIssue(
@@ -86,38 +63,38 @@ def _rules(catalog: Catalog, issues: list[CatalogIssue]) -> None:
     types = [c.id for c in catalog.certificate_types]
     counters = [c.id for c in catalog.procedures.counters]
     categories = [c.id for c in catalog.queue.categories]
-    _duplicates("eligibility_rules", (r.id for r in catalog.eligibility_rules), issues)
+    duplicates("eligibility_rules", (r.id for r in catalog.eligibility_rules), issues)
     for i, rule in enumerate(catalog.eligibility_rules):
         path = f"eligibility_rules[{i}]"
         for j, type_id in enumerate(rule.applies_to):
             if type_id != ALL_TYPES:
-                _reference(f"{path}.applies_to[{j}]", type_id, types, "certificate type", issues)
-        _reference(f"{path}.counter", rule.counter, counters, "counter", issues)
-        _reference(f"{path}.queue_category", rule.queue_category, categories, "queue category", issues)
+                reference(f"{path}.applies_to[{j}]", type_id, types, "certificate type", issues)
+        reference(f"{path}.counter", rule.counter, counters, "counter", issues)
+        reference(f"{path}.queue_category", rule.queue_category, categories, "queue category", issues)
     hours = catalog.service_hours
-    _duplicates("service_hours.maintenance", (m.id for m in hours.maintenance), issues)
+    duplicates("service_hours.maintenance", (m.id for m in hours.maintenance), issues)
     for i, outage in enumerate(hours.maintenance):
         for j, type_id in enumerate(outage.certificate_types):
             path = f"service_hours.maintenance[{i}].certificate_types[{j}]"
-            _reference(path, type_id, types, "certificate type", issues)
-    _duplicates("service_hours.holidays", (str(h.date) for h in hours.holidays), issues)
+            reference(path, type_id, types, "certificate type", issues)
+    duplicates("service_hours.holidays", (str(h.date) for h in hours.holidays), issues)
 
 
 def _payment_and_queue(catalog: Catalog, issues: list[CatalogIssue]) -> None:
     methods = {m.id: m for m in catalog.payment.methods}
-    _duplicates("payment.methods", (m.id for m in catalog.payment.methods), issues)
+    duplicates("payment.methods", (m.id for m in catalog.payment.methods), issues)
     for i, method in enumerate(catalog.payment.methods):
-        _duplicates(f"payment.methods[{i}].brands", (b.id for b in method.brands), issues)
+        duplicates(f"payment.methods[{i}].brands", (b.id for b in method.brands), issues)
     if not catalog.payment.methods_for(Channel.KIOSK):
         issues.append(
             CatalogIssue("payment.methods", "no method is offered at the kiosk", 'add "kiosk" to channels')
         )
     types = {c.id: c for c in catalog.certificate_types}
-    _duplicates("fee_items", (f.id for f in catalog.fee_items), issues)
+    duplicates("fee_items", (f.id for f in catalog.fee_items), issues)
     for i, item in enumerate(catalog.fee_items):
         path = f"fee_items[{i}]"
         _overlaps(f"{path}.prices", item.prices, "prices", issues)
-        _reference(f"{path}.certificate_type", item.certificate_type, types, "certificate type", issues)
+        reference(f"{path}.certificate_type", item.certificate_type, types, "certificate type", issues)
         cert = types.get(item.certificate_type or "")
         if cert is not None and not any(fee.channel == Channel.COUNTER for fee in cert.fees):
             issues.append(
@@ -128,7 +105,7 @@ def _payment_and_queue(catalog: Catalog, issues: list[CatalogIssue]) -> None:
                 )
             )
         for j, method_id in enumerate(item.methods):
-            _reference(f"{path}.methods[{j}]", method_id, methods, "payment method", issues)
+            reference(f"{path}.methods[{j}]", method_id, methods, "payment method", issues)
             offered = methods.get(method_id)
             if offered is not None and Channel.COUNTER not in offered.channels:
                 issues.append(
@@ -136,10 +113,10 @@ def _payment_and_queue(catalog: Catalog, issues: list[CatalogIssue]) -> None:
                                  'add "counter" to its channels or remove it here')
                 )  # fmt: skip
     counters = [c.id for c in catalog.procedures.counters]
-    _duplicates("queue.categories", (c.id for c in catalog.queue.categories), issues)
+    duplicates("queue.categories", (c.id for c in catalog.queue.categories), issues)
     prefixes: dict[str, int] = {}
     for i, category in enumerate(catalog.queue.categories):
-        _reference(f"queue.categories[{i}].counter", category.counter, counters, "counter", issues)
+        reference(f"queue.categories[{i}].counter", category.counter, counters, "counter", issues)
         if category.prefix in prefixes:
             issues.append(
                 CatalogIssue(
@@ -151,56 +128,6 @@ def _payment_and_queue(catalog: Catalog, issues: list[CatalogIssue]) -> None:
         prefixes.setdefault(category.prefix, i)
 
 
-def _conditions(
-    path: str, conditions: Sequence[Condition], known: Sequence[str], what: str, issues: list[CatalogIssue]
-) -> None:
-    for j, condition in enumerate(conditions):
-        _reference(f"{path}[{j}].question", condition.question, known, what, issues)
-
-
-def _guide(catalog: Catalog, issues: list[CatalogIssue]) -> None:
-    guide = catalog.procedures
-    departments = [d.id for d in guide.departments]
-    counters = [c.id for c in guide.counters]
-    events = [e.id for e in guide.life_events]
-    questions = [q.id for q in guide.questions]
-    for name, ids in (
-        ("departments", departments),
-        ("counters", counters),
-        ("life_events", events),
-        ("questions", questions),
-        ("procedures", [p.id for p in guide.procedures]),
-    ):
-        _duplicates(f"procedures.{name}", ids, issues)
-    for i, counter in enumerate(guide.counters):
-        _reference(
-            f"procedures.counters[{i}].department", counter.department, departments, "department", issues
-        )
-    for i, question in enumerate(guide.questions):
-        path = f"procedures.questions[{i}]"
-        for j, event in enumerate(question.life_events):
-            _reference(f"{path}.life_events[{j}]", event, events, "life event", issues)
-        # show_when may only look back, which also rules out cycles.
-        _conditions(f"{path}.show_when", question.show_when, questions[:i], "earlier question", issues)
-    for event in events:
-        asked = [q.id for q in guide.questions if event in q.life_events]
-        if len(asked) > MAX_QUESTIONS_PER_EVENT:
-            issues.append(
-                CatalogIssue(
-                    "procedures.questions",
-                    f"life event {event!r} has {len(asked)} questions; at most {MAX_QUESTIONS_PER_EVENT} (R-28)",
-                    "merge or drop questions for that life event",
-                )
-            )
-    for i, procedure in enumerate(guide.procedures):
-        path = f"procedures.procedures[{i}]"
-        _reference(f"{path}.department", procedure.department, departments, "department", issues)
-        _reference(f"{path}.counter", procedure.counter, counters, "counter", issues)
-        for j, event in enumerate(procedure.life_events):
-            _reference(f"{path}.life_events[{j}]", event, events, "life event", issues)
-        _conditions(f"{path}.conditions", procedure.conditions, questions, "question", issues)
-
-
 def check_catalog(catalog: Catalog) -> list[CatalogIssue]:
     """Every cross-field problem of `catalog` (empty when it is consistent)."""
     issues: list[CatalogIssue] = []
@@ -209,5 +136,5 @@ def check_catalog(catalog: Catalog) -> list[CatalogIssue]:
     _certificate_types(catalog, issues)
     _rules(catalog, issues)
     _payment_and_queue(catalog, issues)
-    _guide(catalog, issues)
+    check_guide(catalog.procedures, catalog.queue.categories, issues)
     return issues

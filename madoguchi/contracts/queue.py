@@ -10,7 +10,8 @@ Refusals are `RpcError` with code `refused` (`RpcErrorCode.REFUSED`) and `QueueR
 message + hint; `QueueRefusal.from_error` reads it back); `RefusalKind` lists the kinds the central sends today.
 
 Retained per kiosk on `kiosk/v1/d/{dev}/down/queue` (project addition, docs/queue.md): `CongestionView`, the
-混雑 lamp of each category of the kiosk's branch, published when it changes and at least every minute.
+混雑 lamp of each category of the kiosk's branch and the branch's business-day opening time, published when
+it changes and at least every minute.
 
 No personal data: a ticket is a number, counters and times; the status token is random and only its hash is
 kept by the central.
@@ -82,6 +83,9 @@ class RefusalKind(enum.StrEnum):
     UNKNOWN_BRANCH = "unknown_branch"  # the kiosk reported no branch, or the branch issues no tickets
     NOT_FOUND = "not_found"  # queue.merge before queue.block
     INVALID = "invalid"
+    VISIT_CODE_INVALID = (
+        "visit_code_invalid"  # a forged or expired web guide visit code (one answer for both)
+    )
 
 
 class TakeParams(Message):
@@ -92,6 +96,11 @@ class TakeParams(Message):
     category: CategoryId
     language: LanguageCode = "ja"
     then: list[Identifier] = Field(default_factory=list, max_length=11)
+    visit_code: str | None = Field(
+        default=None,
+        max_length=200,
+        description="web guide visit code (scanned /guide/v/<code>): the central derives category and then",
+    )
 
 
 class CounterStop(Message):
@@ -215,4 +224,11 @@ class CongestionView(Message):
     categories: list[CategoryLamp]
     issuing: bool = Field(
         default=True, description="False outside the queue's opening hours (queue.take refuses)"
+    )
+    opening_time: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Japan time the branch's business day starts (HH:MM, the central's `[queue] opening_time`; "
+        "00:00 when it issues at every hour): the kiosk numbers offline tickets by it, its own "
+        "kiosk.toml value only until the first view arrives. Absent from older centrals",
     )

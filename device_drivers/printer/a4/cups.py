@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from device_drivers.printer.errors import PrinterConfigError, PrinterNotReady, PrinterOffline
-from device_drivers.urls import DeviceKind, DeviceUrlError, parse_device_url
+from madoguchi.device_urls import DeviceKind, DeviceUrlError, parse_device_url
 
 __all__ = ["A4Health", "A4Status", "CupsPrinter", "JobState"]
 

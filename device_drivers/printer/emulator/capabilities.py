@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from escpos.capabilities import get_profile
-
 from device_drivers.printer.errors import PrinterConfigError
+from device_drivers.printer.escpos_cache import load_escpos
 
 __all__ = ["Capabilities"]
 
@@ -28,6 +27,9 @@ class Capabilities:
     @classmethod
     def of_escpos_model(cls, name: str) -> Capabilities:
         """The capabilities python-escpos lists for the model `name` (e.g. ``ZJ-5870``)."""
+        load_escpos()
+        from escpos.capabilities import get_profile
+
         try:
             profile = get_profile(name)
         except KeyError:

@@ -13,7 +13,7 @@ from pathlib import Path
 from device_drivers.printer.emulator.capabilities import Capabilities
 from device_drivers.printer.emulator.machine import VirtualPrinterCore
 from device_drivers.printer.errors import PrinterOffline
-from device_drivers.urls import DeviceUrl
+from madoguchi.device_urls import DeviceUrl
 
 __all__ = ["EmulatedTransport"]
 

@@ -4,4 +4,16 @@ from __future__ import annotations
 
 __all__ = ["SCREEN_NAMES"]
 
-SCREEN_NAMES = ("home", "language", "message", "keypad", "choices", "copies", "rating", "ticket")
+SCREEN_NAMES = (
+    "home",
+    "language",
+    "message",
+    "keypad",
+    "choices",
+    "copies",
+    "rating",
+    "ticket",
+    "guide",
+    "prefill",
+    "prefill_pin",
+)

@@ -24,6 +24,8 @@ class HomeScreen(FlowScreen):
         ids.register.text = t.t("home.register")
         ids.queue.text = t.t("home.queue")
         ids.queue.disabled = not self.controller.queue.context.settings.categories
+        ids.guide.text = t.t("home.guide")
+        ids.guide.disabled = not self.controller.guide.available
         online = self.controller.certificate.context.central_online
         clock = self.controller.clock_status
         ids.issuance.disabled = not online or not clock.plausible
@@ -52,6 +54,10 @@ class HomeScreen(FlowScreen):
     def start_queue(self) -> None:
         """The 番号札を取る button."""
         self.controller.start(Service.QUEUE)
+
+    def start_guide(self) -> None:
+        """The 手続きガイド button."""
+        self.controller.start(Service.GUIDE)
 
     def start_register(self) -> None:
         """The payment button."""

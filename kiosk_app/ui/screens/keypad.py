@@ -13,7 +13,7 @@ from kivy.properties import ColorProperty, OptionProperty
 
 from kiosk_app.flows import events as ev
 from kiosk_app.flows.issuance import IssuanceView
-from kiosk_app.flows.queue_flow import QueueView
+from kiosk_app.flows.register import RegisterView
 from kiosk_app.ui.screens.base import FlowScreen
 from kiosk_app.ui.theme import THEMES
 from kiosk_app.ui.widgets import KButton
@@ -74,8 +74,8 @@ class KeypadScreen(FlowScreen):
 
     def refresh(self) -> None:
         view = self.controller.view()
-        if view is None or isinstance(view, QueueView):
-            return
+        if not isinstance(view, IssuanceView | RegisterView):
+            return  # the other flows have their own screens
         t = self.texts
         ids = self.ids
         ids.erase.text = t.data(ICONS["erase"]) + t.t("button.erase")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kiosk_app.flows.queue_flow import QueueView
+from kiosk_app.flows.issuance import IssuanceView
+from kiosk_app.flows.register import RegisterView
 from kiosk_app.ui.qr import qr_texture
 from kiosk_app.ui.screens.base import FlowScreen
 from kiosk_app.ui.screens.message_content import message_for
@@ -18,8 +19,8 @@ class MessageScreen(FlowScreen):
 
     def refresh(self) -> None:
         view = self.controller.view()
-        if view is None or isinstance(view, QueueView):
-            return
+        if not isinstance(view, IssuanceView | RegisterView):
+            return  # the other flows have their own screens
         t = self.texts
         content = message_for(view, t, self._pin_help(), self.controller.catalog)
         self.ids.title.text = content.title

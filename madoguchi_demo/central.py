@@ -73,7 +73,7 @@ class DemoCentral:
         )
         write_always_open_catalog(self.folder)
         self.config_path.write_text(
-            "# Written by `kiosk demo`: certificate issuance against the card emulator's test CA.\n"
+            "# Written by `madoguchi-demo`: certificate issuance against the card emulator's test CA.\n"
             f'[central]\ndata_dir = "."\nstore_url = "{self.store_url}"\ncatalog_file = "{self.catalog_path}"\n'
             f'[broker]\nurl = "{self.broker_url}"\n'
             f"[web]\nport = {self.web_port}\n"

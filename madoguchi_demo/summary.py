@@ -1,4 +1,4 @@
-"""What a demo run did, read back from where each part keeps it (`kiosk demo --json` prints it at the end).
+"""What a demo run did, read back from where each part keeps it (`madoguchi-demo --json` prints it at the end).
 
 Kiosks online, statistics and the visit queue's journal from the central store; certificates from the issuance store and the
 simulated A4 printer's folder (each printed PDF's QR verified against the issuance public key); payments

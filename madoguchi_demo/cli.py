@@ -1,4 +1,5 @@
-"""`kiosk demo`: run a broker, the central and one simulated kiosk, and show how to look at them."""
+"""`madoguchi-demo` (`python -m madoguchi_demo`, `make demo`): run a broker, the central and one simulated
+kiosk, and show how to look at them."""
 
 from __future__ import annotations
 
@@ -8,34 +9,38 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk_app.demo import DemoStack, console_script
-from kiosk_app.demo_summary import demo_summary
 from kiosk_app.kiosk_main import display_available
-from madoguchi.cli import add_json_flag
+from madoguchi.cli import add_json_flag, run_main
 from madoguchi.signals import stop_on_signals
+from madoguchi_demo.stack import DemoStack, console_script
+from madoguchi_demo.summary import demo_summary
 
-__all__ = ["register"]
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = (
+    "Start Mosquitto (loopback, free port), `kiosk-central serve` (fleet, dashboard, certificate "
+    "issuance against the card emulator's test CA, payment orders, visit queue) and one "
+    "`kiosk run --simulate`: its touchscreen window when there is a display, else autopilot residents "
+    "who take certificates and visit numbers and pay register orders; simulated counter staff call "
+    "and serve the numbers. Wait until the kiosk is online in the central store and the web answers "
+    "(20 s at most), print what runs, where printed certificates and receipts appear, the display "
+    "board, a status page and how to look at it, and run until Ctrl-C (or --for). Stopping shuts "
+    "the kiosk down cleanly first; a summary of what happened is printed at the end."
+)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `demo`."""
-    demo = subparsers.add_parser(
-        "demo",
-        help="run Mosquitto, the central and one simulated kiosk; show how to look at them",
-        description=(
-            "Start Mosquitto (loopback, free port), `kiosk-central serve` (fleet, dashboard, certificate "
-            "issuance against the card emulator's test CA, payment orders, visit queue) and one "
-            "`kiosk run --simulate`: its touchscreen window when there is a display, else autopilot residents "
-            "who take certificates and visit numbers and pay register orders; simulated counter staff call "
-            "and serve the numbers. Wait until the kiosk is online in the central store and the web answers "
-            "(20 s at most), print what runs, where printed certificates and receipts appear, the display "
-            "board, a status page and how to look at it, and run until Ctrl-C (or --for). Stopping shuts "
-            "the kiosk down cleanly first; a summary of what happened is printed at the end."
-        ),
+def build_parser() -> argparse.ArgumentParser:
+    """The `madoguchi-demo` command line."""
+    demo = argparse.ArgumentParser(
+        prog="madoguchi-demo",
+        description=DESCRIPTION,
+        epilog="--json prints one JSON object per line: {event: ready, ...} then {event: stopped, ...}.",
     )
+    demo.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     demo.add_argument(
         "--headless", action="store_true", help="autopilot residents even when a display is available"
     )
@@ -57,7 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_json_flag(demo)
     demo.set_defaults(func=_demo)
-    demo.epilog = "--json prints one JSON object per line: {event: ready, ...} then {event: stopped, ...}."
+    return demo
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `madoguchi-demo` console script."""
+    return run_main(build_parser(), argv)
 
 
 def _line(data: dict[str, Any]) -> None:

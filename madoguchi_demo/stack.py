@@ -1,12 +1,12 @@
 """The demo stack: Mosquitto, `kiosk-central serve` and one `kiosk run --simulate` as child processes.
 
-The central serves certificate issuance against the card emulator's test CA (`demo_central`), with an
+The central serves certificate issuance against the card emulator's test CA (`madoguchi_demo.central`), with an
 always-open catalog and visit queue. The kiosk runs as a bare fleet link (`link`), with its touchscreen
 (`window`), or with autopilot residents taking certificates, visit numbers and paying register orders
-(`autopilot`). Simulated counter staff work the kiosk's branch (`demo_queue`), so the display board,
+(`autopilot`). Simulated counter staff work the kiosk's branch (`madoguchi_demo.visit_queue`), so the display board,
 the status pages and the queue KPIs move.
 
-Used by `kiosk demo` (and `make demo`). Children run in their own process groups so Ctrl-C
+Used by `madoguchi-demo` (and `make demo`). Children run in their own process groups so Ctrl-C
 reaches only the demo, which then stops them in order: kiosk first (its clean shutdown reaches
 the central store), then the central, then the broker.
 """
@@ -35,12 +35,13 @@ from central_broker.accounts.models import Role
 from central_broker.broker import MosquittoBroker, free_port
 from central_broker.store import DeviceRecord, DeviceStatus, open_store, sqlite_url
 from central_broker.web.setup import open_accounts
-from kiosk_app.demo_central import DemoCentral
-from kiosk_app.demo_queue import DemoQueue
 from madoguchi.config.central import local_central_config
+from madoguchi.config.kiosk import SIMULATED_BRANCH
 from madoguchi.contracts.topics import FLEET_HOST_STATE
 from madoguchi.errors import UserError
 from madoguchi.procs import die_with_parent
+from madoguchi_demo.central import DemoCentral
+from madoguchi_demo.visit_queue import DemoQueue
 
 __all__ = ["DEMO_DEVICE_ID", "ChildProcess", "DemoError", "DemoStack", "console_script"]
 
@@ -267,7 +268,8 @@ class DemoStack:
         try:
             accounts = open_accounts(store, config)
             for role, (user, password) in self.accounts.items():
-                accounts.add_user(user, password, Role(role), actor="demo")
+                branches = (SIMULATED_BRANCH,) if role == Role.STAFF.value else ()  # the demo kiosk's branch
+                accounts.add_user(user, password, Role(role), actor="demo", branches=branches)
         finally:
             store.close()
 
