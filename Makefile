@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KIVY_NO_ARGS := 1
 
-.PHONY: demo test bootstrap lint typecheck pytest uitest schemas wheelhouse clean
+.PHONY: demo test bootstrap lint typecheck pytest uitest uitest-portrait uitest-landscape schemas wheelhouse clean
 
 demo: bootstrap
 	$(BIN)/madoguchi-demo
@@ -26,9 +26,15 @@ pytest:
 	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
 
 # The Kivy screens: one window per process, so one run per layout (portrait and landscape), every
-# language; screenshots of every screen go to build/ui-artifacts/<size>/.
+# language; screenshots of every screen go to build/ui-artifacts/<size>/. The two layouts run side by
+# side (each uses one core), and each one's output is printed whole when it ends.
 uitest:
+	$(MAKE) --no-print-directory -j2 --output-sync=target uitest-portrait uitest-landscape
+
+uitest-portrait:
 	KIOSK_UI_TESTS=1 KIOSK_UI_ALL_LANGUAGES=1 KIOSK_SIZE=1080x1920 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
+
+uitest-landscape:
 	KIOSK_UI_TESTS=1 KIOSK_UI_ALL_LANGUAGES=1 KIOSK_SIZE=1280x800 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
 
 # Regenerate docs/schemas/ from the contract models (a test fails when they are stale).

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from device_drivers.printer import encode_kanji, encode_raster, profile_for
-from device_drivers.printer.a4 import CertificateKind, render_certificate
-from device_drivers.printer.a4.samples import sample_certificate
+from device_drivers.printer.a4 import render_certificate
 from device_drivers.printer.samples import sample_document
+from madoguchi.certificates.models import CertificateKind
+from madoguchi.certificates.samples import sample_certificate
 
 
 def _time(fn: Callable[[], object], rounds: int) -> tuple[float, float, float, object]:

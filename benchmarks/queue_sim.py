@@ -19,16 +19,22 @@ import contextlib
 import copy
 import json
 import random
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from sqlalchemy.exc import DBAPIError
+
 from central_broker.queue import Desk, QueueError, Staff, open_queue
+from central_broker.queue.retry import is_transient_lock
 from central_broker.queue_link.hosting import queue_config
 from madoguchi.config.queue import QueueSection
 from madoguchi.contracts.catalog import load_catalog, sample_catalog_path
@@ -92,14 +98,31 @@ def write_catalog(folder: Path, counters: int) -> BenchCatalog:
 # --- staff ---------------------------------------------------------------------------------------
 
 
+_T = TypeVar("_T")
+
+
+def _until_written(stop: Event, action: Callable[[], _T]) -> _T | None:
+    """`action()`; a database still locked after the queue's own retries is reported and tried again, so a
+    staff thread never ends on it (None when the run stops first)."""
+    while not stop.is_set():
+        try:
+            return action()
+        except DBAPIError as exc:
+            if not is_transient_lock(exc):
+                raise
+            print(f"staff thread: database still locked ({exc.orig}); trying again", file=sys.stderr)
+            stop.wait(0.2)
+    return None
+
+
 def _work_desk(
     queue: Any, desk: Desk, staff: Staff, service_s: float, stop: Event, calls: list[tuple[str, str, float]]
 ) -> None:
     rng = random.Random(hash(desk.counter))
-    queue.open_desk(desk, staff)
+    _until_written(stop, partial(queue.open_desk, desk, staff))
     while not stop.is_set():
         try:
-            visit = queue.call_next(desk, staff)
+            visit = _until_written(stop, partial(queue.call_next, desk, staff))
         except QueueError:
             time.sleep(0.1)
             continue
@@ -108,9 +131,9 @@ def _work_desk(
             continue
         calls.append((visit.number, desk.counter, time.time()))
         stop.wait(service_s * rng.uniform(0.2, 0.4))  # walking to the counter
-        queue.start(desk, staff, visit_id=visit.id)
+        _until_written(stop, partial(queue.start, desk, staff, visit_id=visit.id))
         stop.wait(service_s * rng.uniform(0.6, 1.4))
-        queue.done(desk, staff, visit_id=visit.id)
+        _until_written(stop, partial(queue.done, desk, staff, visit_id=visit.id))
 
 
 def run_staff(

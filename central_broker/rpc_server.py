@@ -6,9 +6,11 @@ Rules enforced here, once, for every method:
   (the broker's ACL guarantees a device only writes its own `up/`);
 - drop a request whose ResponseTopic is not the requester's own `down/rpc`, or whose
   CorrelationData is not its `req_id`;
-- do no work after the request's `deadline`;
+- do no work after the request's `deadline`, checked when it arrives and again when a handler thread
+  takes it (under load a request can wait in the queue past its deadline: its kiosk has given up, so
+  running it would only delay the requests still waited for);
 - dedupe side effects on (device, req_id, session, method, params hash): a retry while the first is
-  running is ignored, a retry after it finished gets the same response again (kept until its
+  queued or running is ignored, a retry after it finished gets the same response again (kept until its
   deadline). A req_id reused for another session, method or parameters is a new request, never
   answered from another request's cache;
 - never replay the cached answer of a method marked `answered_afresh` (a document: once confirmed
@@ -127,12 +129,14 @@ class RpcServer:
         self.extra = dict(extra or {})
         self.clock = clock
         self.ready = threading.Event()
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc")
         self._lock = threading.Lock()
         self._running: set[CallKey] = set()
         self._done: OrderedDict[CallKey, tuple[int, bytes, str]] = OrderedDict()
         self._client: mqtt.Client | None = None
         self.dropped = 0
+        self.expired_in_queue = 0  # requests whose deadline passed before a handler thread was free
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -224,6 +228,17 @@ class RpcServer:
     def _handle(self, device_id: str, request: RpcRequest, topic: str, correlation: bytes) -> None:
         key = call_key(device_id, request)
         call = RpcCall(device_id, request.req_id, request.method, request.params, request.deadline)
+        if int(self.clock() * 1000) > request.deadline:
+            with self._lock:
+                self._running.discard(key)
+                self.expired_in_queue += 1
+            _logger.warning(
+                "%s %s: deadline passed while queued (all %d handler threads busy); not run",
+                device_id,
+                request.method,
+                self.workers,
+            )
+            return
         try:
             response = self._run(call)
             payload = response.to_bytes()

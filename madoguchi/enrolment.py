@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from madoguchi.contracts.base import DeviceId
 
 __all__ = [
+    "CATALOGS_PATH",
     "ENROL_PATH",
     "MIN_PLAUSIBLE_YEAR",
     "PAIRING_ALPHABET",
@@ -29,6 +30,7 @@ RENEW_PATH = "/v1/renew"
 PAIRING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 PAIRING_CODE_LENGTH = 10
 RELEASES_PATH = "/v1/releases"  # + "/<sha256>": app release bundles, device certificates only
+CATALOGS_PATH = "/v1/catalogs"  # + "/<sha256>": catalog bodies too large for MQTT, device certificates only
 # A clock before this year was never set (a Pi 4 has no RTC and boots at its last saved time).
 MIN_PLAUSIBLE_YEAR = 2025
 
@@ -58,6 +60,7 @@ class RefusalCode(enum.StrEnum):
     CERTIFICATE_REQUIRED = "certificate-required"
     CERTIFICATE_REJECTED = "certificate-rejected"
     RELEASE_UNKNOWN = "release-unknown"
+    CATALOG_UNKNOWN = "catalog-unknown"
     FLEET_ROOT_MISMATCH = "fleet-root-mismatch"
 
 

@@ -2,9 +2,10 @@
 
 The central serves certificate issuance against the card emulator's test CA (`madoguchi_demo.central`), with an
 always-open catalog and visit queue. The kiosk runs as a bare fleet link (`link`), with its touchscreen
-(`window`), or with autopilot residents taking certificates, visit numbers and paying register orders
-(`autopilot`). Simulated counter staff work the kiosk's branch (`madoguchi_demo.visit_queue`), so the display board,
-the status pages and the queue KPIs move.
+(`window`), or with autopilot residents taking certificates, visit numbers, the procedure guide (with a ticket
+for its counters, so the guide KPIs move) and paying register orders (`autopilot`). Simulated counter staff
+work the kiosk's branch (`madoguchi_demo.visit_queue`), so the display board, the status pages and the queue
+KPIs move.
 
 Used by `madoguchi-demo` (and `make demo`). Children run in their own process groups so Ctrl-C
 reaches only the demo, which then stops them in order: kiosk first (its clean shutdown reaches
@@ -49,7 +50,8 @@ _logger = logging.getLogger(__name__)
 
 DEMO_DEVICE_ID = "jp-999999-k01"
 _STOP_TIMEOUT_S = 10.0
-QUEUE_EVERY_PAIRS = 4  # autopilot: a visit number after every 4th certificate (the first one included)
+# autopilot: a visit number and a guide run after every 4th certificate (the first one included)
+QUEUE_EVERY_PAIRS = 4
 
 
 class DemoError(UserError):
@@ -252,7 +254,8 @@ class DemoStack:
         scenarios: list[str] = []
         for i, code in enumerate(self.central.create_orders(self.residents)):
             queue = ["queue"] if i % QUEUE_EVERY_PAIRS == 0 else []  # a number every ~10 s: staff keep up
-            scenarios += ["certificate", *queue, f"register:{code}"]
+            guide = ["guide"] if i % QUEUE_EVERY_PAIRS == 0 else []  # 手続きガイド → ticket for its counters
+            scenarios += ["certificate", *queue, *guide, f"register:{code}"]
         shots = ["--screenshots", str(self.screenshots)] if self.screenshots else []
         return ["--autopilot", ",".join(scenarios), *shots]
 

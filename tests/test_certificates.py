@@ -11,18 +11,12 @@ import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
-from device_drivers.printer.a4 import (
-    CertificateKind,
-    CupsPrinter,
-    JobState,
-    QrSignatureError,
-    render_certificate,
-    verify_qr,
-)
+from device_drivers.printer.a4 import CupsPrinter, JobState, render_certificate
 from device_drivers.printer.a4.cups import A4Health
-from device_drivers.printer.a4.models import ResidentRecord
-from device_drivers.printer.a4.samples import sample_certificate
 from device_drivers.printer.errors import GlyphMissing, PrinterNotReady
+from madoguchi.certificates.models import CertificateKind, ResidentRecord
+from madoguchi.certificates.qrsign import QrSignatureError, verify_qr
+from madoguchi.certificates.samples import sample_certificate
 from tests.fixtures.printing import CupsPdf, _free_port
 
 EXPECTED = {
@@ -130,6 +124,29 @@ def test_character_without_any_font_refuses_to_issue(city_key: Ed25519PrivateKey
         render_certificate(bad, city_key)
     assert failure.value.codepoints == (0xF0001,)
     assert "U+F0001" in failure.value.detail
+
+
+def test_an_unprintable_character_is_refused_when_a_renderer_process_renders(
+    city_key: Ed25519PrivateKey,
+) -> None:
+    """GIVEN a renderer in another process (as the central's render pool) WHEN it renders a name with a character
+    no font has THEN the caller gets GlyphMissing naming that code point, not a broken pool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from central_broker.issuance.documents import render
+    from madoguchi.certificates.errors import GlyphMissing as Unprintable
+
+    cert = sample_certificate()
+    assert isinstance(cert, ResidentRecord)
+    bad = dataclasses.replace(cert, householder="\U000f0001")
+    with (
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool,
+        pytest.raises(Unprintable) as failure,
+    ):
+        render(bad, city_key, "0" * 16, pool=pool)
+    assert failure.value.codepoints == (0xF0001,)
+    assert "U+F0001" in str(failure.value)
 
 
 def test_certificate_repr_hides_personal_data() -> None:

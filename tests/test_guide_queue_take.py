@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
 from central_broker.guide import GuideInput
+from central_broker.rpc_server import RpcServer
 from central_broker.store.telemetry_schema import kiosk_stat
+from madoguchi.config.broker import BrokerConfig
 from madoguchi.contracts.catalog_guide import Answer, GuideStatus
 from madoguchi.contracts.queue import RefusalKind
 from tests.queue_link_env import BRANCH, QueueLinkEnv, queue_link
@@ -59,3 +63,27 @@ def test_forged_and_expired_visit_codes_are_refused_with_one_kind(queue_link: Qu
     assert forged.kind == expired.kind == RefusalKind.VISIT_CODE_INVALID.value
     assert forged.message == expired.message
     assert kiosk.take("moving").number.endswith("-1"), "a refused code used up a number"
+
+
+def test_a_retried_take_with_a_visit_code_counts_one_pre_queued_ticket(queue_link: QueueLinkEnv) -> None:
+    """GIVEN a kiosk whose `queue.take` with a visit code was served just before the central's RPC worker restarted
+    WHEN the kiosk sends the same request again to the new worker THEN it gets the same ticket, and the guide KPIs
+    count one ticket pre-queued from the web guide, not two; a refused code counts none."""
+    kiosk = queue_link.kiosk(BRANCH)
+    code = _code(queue_link)
+    req_id = str(uuid.uuid4())
+    first = kiosk.take("moving", req_id=req_id, visit_code=code)
+    queue_link.server.stop()  # the restarted worker has no answer in memory: the retry reaches the handler
+    restarted = RpcServer(
+        BrokerConfig(url=queue_link.broker.url), queue_link.host.handlers, group=f"rpc-{uuid.uuid4().hex[:8]}"
+    )
+    restarted.start()
+    try:
+        again = kiosk.take("moving", req_id=req_id, visit_code=code)
+        kiosk.refused("queue.take", {"category": "moving", "visit_code": code[:-2] + "xx"})
+    finally:
+        restarted.stop()
+    assert again.number == first.number
+    with queue_link.store.engine.connect() as conn:
+        kinds = [row.kind for row in conn.execute(select(kiosk_stat.c.kind))]
+    assert kinds == ["guide_ticket"]

@@ -25,10 +25,10 @@ from central_broker.cli import main
 from central_broker.issuance.documents import build_certificate
 from central_broker.issuance.registry import Resident
 from device_drivers.card.emulator.personas import Persona, persona_by_name
-from device_drivers.printer.a4.bodies import body_of
-from device_drivers.printer.a4.layout import page
-from device_drivers.printer.a4.models import CertificateKind, CertificateMeta, FamilyRegister
-from device_drivers.printer.a4.seal import draw_city_seal
+from madoguchi.certificates.bodies import body_of
+from madoguchi.certificates.layout import page
+from madoguchi.certificates.models import CertificateKind, CertificateMeta, FamilyRegister
+from madoguchi.certificates.seal import draw_city_seal
 from madoguchi.config import ConfigFileError, load_central_config
 from madoguchi.contracts.issuance import IssueParams, IssueResult
 from tests.fixtures.issuance import IssuanceEnv, authenticate_in_service
@@ -161,7 +161,7 @@ def test_every_kind_of_genuine_certificate_matches_its_own_text(
 ) -> None:
     """GIVEN each kind of certificate (samples with 𠮷 and 髙) rendered by the product WHEN verified THEN genuine."""
     from central_broker.issuance.bound_pdf import render_bound
-    from device_drivers.printer.a4.samples import sample_certificate
+    from madoguchi.certificates.samples import sample_certificate
 
     city = Ed25519PrivateKey.generate()
     pdf = tmp_path / f"{kind.value}.pdf"
@@ -178,7 +178,7 @@ def test_a_multi_page_certificate_with_mixed_width_text_matches(
     """GIVEN a 戸籍 of several pages whose names mix full-width, half-width and ideographic spaces WHEN verified
     THEN genuine (footers repeat on every page and are not content); WHEN one name on page 3 is changed THEN not."""
     from central_broker.issuance.bound_pdf import render_bound
-    from device_drivers.printer.a4.samples import sample_certificate
+    from madoguchi.certificates.samples import sample_certificate
 
     sample = sample_certificate(CertificateKind.KOSEKI, "131016-20260401-000124")
     assert isinstance(sample, FamilyRegister)
@@ -230,8 +230,8 @@ def test_a_format_1_certificate_is_not_called_genuine_and_says_why(
 ) -> None:
     """GIVEN a certificate printed before content binding (format-1 QR code) WHEN verified as a PDF or as QR text
     THEN exit 1 with "CANNOT CONFIRM", naming the format and the serial to ask the issuing office about."""
-    from device_drivers.printer.a4.pdf import render_certificate
-    from device_drivers.printer.a4.samples import sample_certificate
+    from madoguchi.certificates.pdf import render_certificate
+    from madoguchi.certificates.samples import sample_certificate
 
     city = Ed25519PrivateKey.generate()
     key = _public_pem(city, tmp_path / "city.pem")

@@ -25,7 +25,7 @@ from central_broker.store import FleetStore
 from central_broker.web import WebContext, create_app, open_web_context
 from central_broker.web.ratelimit import Limit, VerifyGate
 from device_drivers.card.emulator.personas import persona_by_name
-from device_drivers.printer.a4.layout import wareki
+from madoguchi.certificates.layout import wareki
 from madoguchi.clock import SteppableClock
 from madoguchi.config.central import local_central_config
 from madoguchi.config.issuance import IssuanceConfig

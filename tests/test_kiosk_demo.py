@@ -10,11 +10,15 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from central_broker.queue import EventKind, QueueEvent
 from central_broker.queue_link.simulated_staff import STAFF_PREFIX
+from central_broker.store import open_store
+from central_broker.store.telemetry_schema import kiosk_stat
 from madoguchi_demo.stack import DEMO_DEVICE_ID, DemoStack
 from madoguchi_demo.summary import demo_summary
 
@@ -26,7 +30,8 @@ def test_autopilot_residents_take_a_certificate_and_pay_an_order_with_a_screensh
 ) -> None:
     """GIVEN the demo stack with one autopilot resident pair WHEN it has played THEN the certificate was issued,
     printed and its QR verifies, both payments were approved, both sessions reached the central as statistics,
-    and every screen passed was saved as a screenshot."""
+    every screen passed was saved as a screenshot; AND the resident's procedure guide run (one わからない, a
+    ticket taken from it, a rating) reached the central as a `guide_session` the guide KPIs count."""
     shots = tmp_path / "shots"
     stack = DemoStack(tmp_path / "demo", kiosk_mode="autopilot", residents=1, screenshots=shots)
     try:
@@ -40,12 +45,20 @@ def test_autopilot_residents_take_a_certificate_and_pay_an_order_with_a_screensh
         summary = {}
         for _ in range(40):  # the last statistics may still be on their way to the ingest
             summary = demo_summary(stack.store_url, stack.central.issuance_db, stack.kiosk_dir)
-            if summary["statistics_ingested"] >= 2:
+            if summary["statistics_ingested"] >= 3:
                 break
             time.sleep(0.25)
+        guide_runs = _guide_sessions(stack.store_url)
     finally:
         stack.stop()
-    assert summary["sessions"] == {"certificate_session:completed": 1, "register_session:completed": 1}
+    assert summary["sessions"] == {
+        "certificate_session:completed": 1,
+        "register_session:completed": 1,
+        "guide_session:completed": 1,
+    }
+    (guide,) = guide_runs
+    assert guide["channel"] == "kiosk" and guide["events"] == ["moving_in"]
+    assert len(guide["unknown_questions"]) == 1 and "ticket" in guide["outputs"] and guide["rating"] == 5
     assert summary["certificates"] | {"by_state": None} == {
         "issued": 1,
         "by_state": None,
@@ -59,6 +72,17 @@ def test_autopilot_residents_take_a_certificate_and_pay_an_order_with_a_screensh
     assert all(p.stat().st_size > 10_000 for p in certificate_shots + register_shots)
     names = {p.stem.split("-", 1)[1].rstrip("0123456789") for p in certificate_shots}
     assert {"pin_entry", "name_confirm", "choose_type", "fee_summary", "take_certificate", "rating"} <= names
+
+
+def _guide_sessions(store_url: str) -> list[dict[str, Any]]:
+    """The fields of the `guide_session` statistics the central received."""
+    store = open_store(store_url, create=False)
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(kiosk_stat.c.fields).where(kiosk_stat.c.kind == "guide_session"))
+            return [dict(row.fields) for row in rows]
+    finally:
+        store.close()
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -119,6 +143,7 @@ def test_demo_headless_for_seconds_prints_a_json_summary(tmp_path: Path) -> None
     assert final["sessions_completed"] >= 2 and final["statistics_ingested"] >= final["sessions_completed"]
     certs = final["certificates"]
     assert certs["issued"] >= 1 and certs["verified"] == certs["printed_files"] >= 1
-    assert final["payments"]["approved"] >= final["sessions_completed"]
+    paying = ("certificate_session:completed", "register_session:completed")  # the guide takes no payment
+    assert final["payments"]["approved"] >= sum(final["sessions"].get(key, 0) for key in paying)
     assert (final["kiosk_status"], final["offline_reason"]) == ("offline", "shutdown")
     assert final["queue"]["issued"] >= 2 and final["queue"]["called"] >= 1

@@ -2,18 +2,16 @@
 
 The image's virtual environment has none of the central's packages (SQLAlchemy, FastAPI, argon2, ...),
 so a kiosk module that imports `central_broker` fails there. The import-linter contracts see imports in
-the source; this test sees the installed set: it builds the project from a copy of its packages, installs
-`.[kiosk]` into a fresh virtual environment (dependencies from PyPI or its mirror, through pip's cache)
-and runs the `kiosk` command from there.
+the source; this test sees the installed set: it installs `.[kiosk]` into a fresh virtual environment
+(`tests/fixtures/standalone.py`) and runs the `kiosk` command from there. The central's twin is
+`tests/test_central_standalone.py`.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,63 +23,26 @@ from kiosk_app.cli import COMMANDS
 from madoguchi.contracts.messages import StateMessage
 from madoguchi.contracts.topics import Up, up
 from tests.fixtures.fleet import new_device_id
+from tests.fixtures.standalone import assert_absent, assert_every_command_starts, installed_extra
+from tests.fixtures.standalone import standalone_env as _env
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("madoguchi", "kiosk_app", "device_drivers", "central_broker", "provisioning", "madoguchi_demo")
 CENTRAL_ONLY = ("argon2", "sqlalchemy", "fastapi", "uvicorn", "psycopg")
-
-
-def _env(**extra: str) -> dict[str, str]:
-    """The environment without this checkout on the path: only what the fresh venv installed is found."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module")
 def kiosk_bin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The bin folder of a fresh virtual environment with `madoguchi[kiosk]` installed (not editable)."""
-    work = tmp_path_factory.mktemp("kiosk-only")
-    source = work / "src"
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, source / name)
-    for package in (p for p in PACKAGES if (ROOT / p).is_dir()):
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
-    venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120, env=_env())
-    install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"{source}[kiosk]"],
-        capture_output=True, text=True, timeout=600, env=_env(), cwd=work,
-    )  # fmt: skip
-    assert install.returncode == 0, install.stderr[-4000:]
-    shutil.rmtree(source)  # run from the installed copy only
-    yield venv / "bin"
-    shutil.rmtree(venv, ignore_errors=True)  # about 230 MB
+    with installed_extra(tmp_path_factory.mktemp("kiosk-only"), "kiosk") as bin_dir:
+        yield bin_dir
 
 
 def test_kiosk_only_install_has_no_central_packages_and_every_command_starts(kiosk_bin: Path) -> None:
     """GIVEN `madoguchi[kiosk]` alone in a fresh venv (no argon2, SQLAlchemy, FastAPI) WHEN `kiosk --help`
     and `kiosk COMMAND --help` run for every command THEN each prints its usage and exits 0."""
-    for module in CENTRAL_ONLY:
-        probe = subprocess.run(
-            [str(kiosk_bin / "python"), "-c", f"import {module}"], capture_output=True, timeout=60, env=_env()
-        )
-        assert probe.returncode != 0, f"{module} is installed: the venv is not kiosk-only"
-    top = subprocess.run(
-        [str(kiosk_bin / "kiosk"), "--help"], capture_output=True, text=True, timeout=60, env=_env()
-    )
-    assert top.returncode == 0, top.stderr[-3000:]
-    for command in COMMANDS:
-        assert command.name in top.stdout
-        result = subprocess.run(
-            [str(kiosk_bin / "kiosk"), command.name, "--help"],
-            capture_output=True, text=True, timeout=60, env=_env(),
-        )  # fmt: skip
-        assert result.returncode == 0, f"kiosk {command.name} --help:\n{result.stderr[-3000:]}"
-        assert result.stdout.startswith(f"usage: kiosk {command.name}")
+    assert_absent(kiosk_bin, CENTRAL_ONLY, "kiosk")
+    assert_every_command_starts(kiosk_bin, "kiosk", (command.name for command in COMMANDS))
 
 
 @pytest.mark.mosquitto

@@ -132,7 +132,8 @@ def test_a_board_opens_with_its_key_or_a_staff_sign_in(
     web_client: TestClient, web_context: WebContext, web_queue: QueueService
 ) -> None:
     """GIVEN a called number WHEN the board is opened without a key, with another branch's key, or with its key
-    THEN only its own key (or a staff session) opens it, and it shows the number with its counter."""
+    THEN only its own key (or a session of staff of its branch) opens it, and it shows the number with its
+    counter."""
     web_queue.take(BRANCH, "moving")
     web_queue.open_desk(DESK_A, STAFF)
     web_queue.call_next(DESK_A, STAFF)
@@ -142,6 +143,7 @@ def test_a_board_opens_with_its_key_or_a_staff_sign_in(
     board = web_client.get(f"{path}?key={board_key(BOARD_SECRET, BRANCH)}")
     assert board.status_code == 200 and "A-1" in board.text and "1番窓口" in board.text
     name, password = make_user(web_context, Role.STAFF)
+    web_context.accounts.change_branches(name, add=(BRANCH,), actor="test")
     signed_in(web_client, name, password)
     assert web_client.get(path).status_code == 200
 

@@ -1,14 +1,16 @@
 """The catalog last published for a municipality, read back from the centre's copy of the retained body.
 
 `publish_release` keeps each catalog body it publishes (`FleetStore.record_retained`, topic
-`fleet/catalog/body/<sha256>`) and records the release (`SignedRecord`), so the centre can show what a new
-catalog changes against what kiosks were last sent, without asking the broker.
+`fleet/catalog/body/<sha256>`; a body downloaded over HTTPS in `CatalogBodies`) and records the release
+(`SignedRecord`), so the centre can show what a new catalog changes against what kiosks were last sent,
+without asking the broker.
 """
 
 from __future__ import annotations
 
 import logging
 
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.documents import body_topic
 from central_broker.store import FleetStore
 from madoguchi.contracts.catalog import Catalog, CatalogInvalid, parse_catalog
@@ -18,13 +20,20 @@ __all__ = ["last_published"]
 _logger = logging.getLogger(__name__)
 
 
-def last_published(store: FleetStore, municipality: str) -> Catalog | None:
-    """The highest catalog version published for `municipality` whose body the centre kept (None if none)."""
+def last_published(
+    store: FleetStore, municipality: str, bodies: CatalogBodies | None = None
+) -> Catalog | None:
+    """The highest catalog version published for `municipality` whose body the centre kept (None if none).
+
+    `bodies`: the folder of bodies served over HTTPS (without it only bodies sent over MQTT are found).
+    """
     releases = sorted(
         (r for r in store.signed_documents() if r.is_catalog and r.sha256), key=lambda r: -r.version
     )
     for release in releases:
         body = store.retained_document(body_topic(release.sha256 or ""))
+        if body is None and bodies is not None:
+            body = bodies.read(release.sha256 or "")
         if body is None:
             continue
         try:

@@ -1,8 +1,9 @@
 """Publish signed fleet documents as the `svc-catalog` service and wait for every PUBACK.
 
 `publish_release` sends, all QoS 1 retained: the root-signed `fleet/keys`, the catalog body on its
-hash topic, `fleet/catalog/manifest`, then `down/desired` for each target kiosk; it records the
-desired version per kiosk in the central store for `catalog status`.
+hash topic (a body too large for MQTT is stored for the HTTPS download instead, `CatalogBodies`),
+`fleet/catalog/manifest`, then `down/desired` for each target kiosk; it records the desired version
+per kiosk in the central store for `catalog status`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.desired import desired_messages
 from central_broker.catalog_push.documents import CatalogRelease, body_topic
 from central_broker.catalog_push.signing import SigningKeys
@@ -172,19 +174,33 @@ def publish_release(
     release: CatalogRelease,
     device_ids: Sequence[str],
     store: FleetStore | None = None,
+    bodies: CatalogBodies | None = None,
 ) -> PublishResult:
-    """Publish keys, body, manifest and each device's desired document; record them in `store`."""
+    """Publish keys, body, manifest and each device's desired document; record them in `store`.
+
+    A body kiosks download over HTTPS (`release.over_mqtt` false) is stored in `bodies` (the folder
+    the enrolment endpoint serves) before any document naming it goes out.
+
+    Raises:
+        UserError: no kiosk to send it to, the broker refused, or an HTTPS body and no `bodies` folder.
+    """
     if not device_ids:
         raise UserError(
             f"no kiosk to send catalog version {release.version} to",
             "name them with --devices, or let the kiosks connect once so the store knows them",
         )
     keys_payload, keys_envelope = fleet_keys_payload(keys, store)
-    messages = [
-        Outgoing(FLEET_KEYS, keys_payload),
-        Outgoing(body_topic(release.sha256), release.body),
-        Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()),
-    ]
+    messages = [Outgoing(FLEET_KEYS, keys_payload)]
+    if release.over_mqtt:
+        messages.append(Outgoing(body_topic(release.sha256), release.body))
+    elif bodies is None:
+        raise UserError(
+            f"catalog version {release.version} is downloaded over HTTPS and there is no folder to serve it from",
+            "publish it with the central configuration ([central] data_dir), which the enrolment endpoint serves",
+        )
+    else:
+        bodies.add(release.body)
+    messages.append(Outgoing(FLEET_CATALOG_MANIFEST, release.manifest.to_bytes()))
     catalog = DesiredDocument.from_bytes(release.desired.body()).catalog
     desired = desired_messages(
         store, device_ids, keys.catalog_key(), DesiredDocument.from_bytes(release.desired.body()).expires,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from central_broker.catalog_push.desired import desired_messages
+from central_broker.catalog_push.desired import catalog_url, desired_messages, published_urls
 from central_broker.catalog_push.documents import MANIFEST_LIFETIME_S, sign_catalog_documents
 from central_broker.catalog_push.publisher import Outgoing, publish_documents
 from central_broker.catalog_push.signing import KEYS_LIFETIME_S, SigningKeys
@@ -116,14 +116,22 @@ def refresh_documents(
     desired_count = 0
     covered: set[str] = set()
     catalog_key = None
+    urls = published_urls(store) if catalogs else {}
     for record in catalogs:
         devices = in_use.get(record.version, [])
         if not (devices or record.version == newest) or not _due(record, lifetime_s, now_ms, force):
             continue
         catalog_key = catalog_key or keys.catalog_key()
         assert record.sha256 is not None and record.length is not None  # filtered above
+        url = catalog_url(urls, record.sha256, record.length)
+        if url is None and devices:
+            warnings.append(
+                f"catalog version {record.version}: its HTTPS download url is unknown, so its kiosks' "
+                "down/desired was not re-signed: publish the catalog again"
+            )
+            devices = []
         manifest, desired = sign_catalog_documents(
-            record.version, record.sha256, record.length, catalog_key, now, lifetime_s
+            record.version, record.sha256, record.length, catalog_key, now, lifetime_s, url
         )
         if record.version == newest:
             messages.append(Outgoing(FLEET_CATALOG_MANIFEST, manifest.to_bytes()))

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from central_broker.broker import DEFAULT_MAX_PACKET_SIZE, MosquittoBroker, write_dev_config
+from central_broker.broker_bridge import add_bridge, allow_bridges, check_bridge
 from central_broker.broker_fleet import (
     DEVICE_PORT,
     SERVICE_PORT,
@@ -89,6 +90,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="keep sessions and retained messages in OUT/persistence/ (default: on with --pki, off without)",
     )
+    config.add_argument(
+        "--bridge-to",
+        metavar="HOST:PORT",
+        help="scale-out edge: bridge kiosk up-topics to this hub and its down/fleet topics back "
+        "(with --pki: mTLS to the hub's service listener as svc-bridge); needs --bridge-name",
+    )
+    config.add_argument("--bridge-name", help="with --bridge-to: this edge's name, e.g. edge-b")
+    config.add_argument(
+        "--accept-bridges",
+        action="store_true",
+        help="with --pki: the hub; let edge bridges (certificate CN svc-bridge) in on the service listener",
+    )
     add_json_flag(config)
     config.set_defaults(func=_config)
     revoke = sub.add_parser(
@@ -131,23 +144,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _config(args: argparse.Namespace) -> int:
+    if args.accept_bridges and args.pki is None:
+        raise UserError("--accept-bridges needs --pki", "the hub's service listener takes the bridges")
+    if (args.bridge_to is None) != (args.bridge_name is None):
+        raise UserError(
+            "--bridge-to and --bridge-name go together", "e.g. --bridge-to hub:8884 --bridge-name edge-b"
+        )
+    if args.bridge_to is not None:
+        check_bridge(args.bridge_to, args.bridge_name, tls=args.pki is not None)
+    result, text = _write_config(args)
+    if args.accept_bridges:
+        result["acl_services"] = str(allow_bridges(args.out))
+        text += "; edge bridges (svc-bridge) accepted on the service listener"
+    if args.bridge_to is not None:
+        link = add_bridge(args.out, args.bridge_to, args.bridge_name, args.pki)
+        result["bridge"] = {"name": link.name, "hub": f"{link.host}:{link.port}", "tls": link.tls is not None}
+        text += f"; bridged to the hub {link.host}:{link.port} as {link.client_id}"
+    emit(result, args.json, text)
+    return 0
+
+
+def _write_config(args: argparse.Namespace) -> tuple[dict[str, object], str]:
     persist = args.persist if args.persist is not None else args.pki is not None
     persistence = args.out / "persistence" if persist else None
     if args.pki is not None:
         return _fleet_config(args, persistence)
     args.port = args.port or 1883
     path = write_dev_config(args.out, args.port, persistence_dir=persistence)
-    result = {
+    result: dict[str, object] = {
         "config": str(path),
         "url": f"mqtt://127.0.0.1:{args.port}",
         "max_packet_size": DEFAULT_MAX_PACKET_SIZE,
         "persistence": str(persistence) if persistence else None,
     }
-    emit(result, args.json, f"wrote {path} (listener 127.0.0.1:{args.port}; run: mosquitto -c {path})")
-    return 0
+    return result, f"wrote {path} (listener 127.0.0.1:{args.port}; run: mosquitto -c {path})"
 
 
-def _fleet_config(args: argparse.Namespace, persistence: Path | None) -> int:
+def _fleet_config(args: argparse.Namespace, persistence: Path | None) -> tuple[dict[str, object], str]:
     files = FleetTlsFiles.from_pki(args.pki)
     port = args.port or DEVICE_PORT
     path = write_fleet_config(
@@ -159,7 +192,7 @@ def _fleet_config(args: argparse.Namespace, persistence: Path | None) -> int:
         loopback_port=args.loopback_port,
         persistence_dir=persistence,
     )
-    result = {
+    result: dict[str, object] = {
         "config": str(path),
         "device_listener": port,
         "service_listener": args.service_port,
@@ -169,12 +202,10 @@ def _fleet_config(args: argparse.Namespace, persistence: Path | None) -> int:
         "revoked": read_revoked(args.out),
         "persistence": str(persistence) if persistence else None,
     }
-    emit(
+    return (
         result,
-        args.json,
         f"wrote {path} (devices mTLS :{port}, services mTLS :{args.service_port}); run: mosquitto -c {path}",
     )
-    return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:

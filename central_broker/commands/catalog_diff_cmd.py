@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.guide_diff import GuideDiff, diff_guides
 from central_broker.catalog_push.published import last_published
 from central_broker.store import FleetStore, open_store
@@ -20,9 +21,11 @@ from madoguchi.errors import UserError
 __all__ = ["add_diff", "guide_diff_against_published"]
 
 
-def guide_diff_against_published(store: FleetStore, catalog: Catalog) -> GuideDiff:
+def guide_diff_against_published(
+    store: FleetStore, catalog: Catalog, bodies: CatalogBodies | None = None
+) -> GuideDiff:
     """The guide changes of `catalog` against the last one published for its municipality."""
-    return diff_guides(last_published(store, catalog.municipality.code), catalog)
+    return diff_guides(last_published(store, catalog.municipality.code, bodies), catalog)
 
 
 def add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,10 +56,12 @@ def _diff(args: argparse.Namespace) -> int:
     if args.against is not None:
         diff = diff_guides(load_catalog(args.against), new)
     else:
-        url = args.store or load_central_config(args.config, check_files=False).central.store_url
+        config = None if args.store else load_central_config(args.config, check_files=False)
+        url = args.store or config.central.store_url  # type: ignore[union-attr]
+        bodies = None if config is None else CatalogBodies.in_data_dir(config.central.data_dir)
         store = open_store(url, create=False)
         try:
-            diff = guide_diff_against_published(store, new)
+            diff = guide_diff_against_published(store, new, bodies)
         finally:
             store.close()
     emit(diff.to_dict(), args.json, "\n".join(diff.lines()))

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys, build_release, publish_release
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.refresh import refresh_documents
 from central_broker.catalog_push.retained import republish_retained
 from central_broker.commands.catalog_diff_cmd import guide_diff_against_published
@@ -116,7 +117,10 @@ def _publish(args: argparse.Namespace) -> int:
         body = args.file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}", "check the path") from exc
-    release = build_release(body, keys.catalog_key(), source=str(args.file))
+    release = build_release(
+        body, keys.catalog_key(), source=str(args.file), download_url=config.fleet.download_url
+    )
+    bodies = CatalogBodies.in_data_dir(config.central.data_dir)
     store = open_store(config.central.store_url)
     try:
         devices = args.devices or [
@@ -124,13 +128,13 @@ def _publish(args: argparse.Namespace) -> int:
             for d in store.devices()
             if municipality_of(d.device_id) == release.catalog.municipality.code
         ]
-        diff = guide_diff_against_published(store, release.catalog)
+        diff = guide_diff_against_published(store, release.catalog, bodies)
         if args.dry_run:
             data = {"dry_run": True, "version": release.version, "devices": devices, "guide": diff.to_dict()}
             emit(data, args.json, "\n".join([*diff.lines(), f"dry run: nothing published; catalog version "
                                               f"{release.version} would go to {len(devices)} kiosk(s)"]))  # fmt: skip
             return 0
-        result = publish_release(config.broker_for("catalog"), keys, release, devices, store)
+        result = publish_release(config.broker_for("catalog"), keys, release, devices, store, bodies)
     finally:
         store.close()
     data = {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.signing import fleet_root_keys
 from central_broker.commands.ca_cmd import default_pki_dir
 from central_broker.enrolment import BranchDefaults, EnrolmentService, TokenStore, parse_duration
@@ -73,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="broker URL written into each kiosk's configuration",
     )
     serve.add_argument(
-        "--data-dir", type=Path, help="central data folder (token table; release bundles in releases/)"
+        "--data-dir",
+        type=Path,
+        help="central data folder (token table; release bundles in releases/, catalogs in catalogs/)",
     )
     serve.add_argument(
         "--pki-dir", type=Path, help="PKI folder (default $MADOGUCHI_PKI_DIR or /var/lib/madoguchi/pki)"
@@ -201,5 +204,6 @@ def _serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         max_requests=args.max_requests,
     )
-    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem", releases, limits)
+    catalogs = CatalogBodies.in_data_dir(data_dir)
+    serve(service, args.host, args.port, cert_dir, pki.dir / "root" / "root.pem", releases, limits, catalogs)
     return 0

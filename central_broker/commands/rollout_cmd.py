@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.rollout.runner import Rollout, RolloutError, RolloutStatus
 from central_broker.rollout.staged import StagedRollout
 from central_broker.store import open_store
@@ -109,7 +110,8 @@ def _rollout(args: argparse.Namespace) -> Rollout:
     if root_key is not None and not root_key.is_file():
         raise UserError(f"no root key at {root_key}", "give the path of root.key")
     keys = SigningKeys(args.keys or config.signing_dir, root_key=root_key)
-    return Rollout(open_store(config.central.store_url), config.broker_for("catalog"), keys)
+    return Rollout(open_store(config.central.store_url), config.broker_for("catalog"), keys,
+                   download_url=config.fleet.download_url, bodies=CatalogBodies.in_data_dir(config.central.data_dir))  # fmt: skip
 
 
 def rollout_text(status: RolloutStatus) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from cryptography import x509
@@ -144,6 +145,13 @@ def _roles(config: CentralConfig) -> tuple[ServiceRole, ...]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Signals are caught from the first moment: a SIGTERM while the services are still being built
+    # (issuance renderers, queue, prefill) stops them cleanly instead of killing the process mid-setup.
+    with stop_on_signals() as stop:
+        return _serve_until(args, stop)
+
+
+def _serve_until(args: argparse.Namespace, stop: threading.Event) -> int:
     config = central_config_from_args(args)
     identities = check_identities(config, _roles(config))
     store = open_store(config.central.store_url, stale_after_s=config.fleet.stale_after_s)
@@ -182,29 +190,28 @@ def _serve(args: argparse.Namespace) -> int:
             "documents are not published again after a broker restart"
         )
     try:
-        with stop_on_signals() as stop:
-            services.start()
-            if issuance is not None:
-                issuance.start()
-            if queue is not None:
-                queue.start()  # lamps on every kiosk's down/queue (svc-catalog)
-            if prefill is not None:
-                prefill.start()  # deletes form data of ended visits and past midnight, now and every minute
-            if refresher is not None:
-                refresher.start()
-            if watch is not None:
-                watch.start()
-            if keeper is not None:
-                keeper.start()  # publishes the stored retained documents now and after every reconnect
-            who = ", ".join(f"{role} as {cn}" for role, cn in identities.items() if cn)
-            print(
-                f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}"
-                f"{f' ({who})' if who else ''}, "
-                f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-            stop.wait()
+        services.start()
+        if issuance is not None:
+            issuance.start()
+        if queue is not None:
+            queue.start()  # lamps on every kiosk's down/queue (svc-catalog)
+        if prefill is not None:
+            prefill.start()  # deletes form data of ended visits and past midnight, now and every minute
+        if refresher is not None:
+            refresher.start()
+        if watch is not None:
+            watch.start()
+        if keeper is not None:
+            keeper.start()  # publishes the stored retained documents now and after every reconnect
+        who = ", ".join(f"{role} as {cn}" for role, cn in identities.items() if cn)
+        print(
+            f"kiosk-central serve: ingest {ingest.client_id} → {config.broker.url}"
+            f"{f' ({who})' if who else ''}, "
+            f"store {config.central.store_url_redacted}; {services.describe()}; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        stop.wait()
     finally:
         if keeper is not None:
             keeper.stop()

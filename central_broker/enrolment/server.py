@@ -1,7 +1,7 @@
 """The enrolment HTTPS endpoint (FastAPI on uvicorn): TLS with a service certificate, optional client certs.
 
-Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew` and `GET /v1/releases/<sha256>` (app
-release bundles) need the device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
+Devices pin the fleet root. `POST /v1/enrol` needs no client certificate; `POST /v1/renew`, `GET /v1/releases/<sha256>` (app
+release bundles) and `GET /v1/catalogs/<sha256>` (catalog bodies too large for MQTT) need the device's current certificate (mutual TLS). Uvicorn does not yet hand the client certificate to the
 app, so the protocol class from `limits` adds it as the ASGI TLS extension (`scope["extensions"]["tls"]`), and bounds
 header and body time, body size, connections and requests in progress (`ServeLimits`).
 """
@@ -17,11 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.enrolment.limits import RequestLimits, ServeLimits, guarded_protocol
 from central_broker.enrolment.service import EnrolmentService
 from central_broker.enrolment.tokens import EnrolmentRefused
 from central_broker.releases.files import ReleaseFiles
 from madoguchi.enrolment import (
+    CATALOGS_PATH,
     ENROL_PATH,
     RELEASES_PATH,
     RENEW_PATH,
@@ -42,6 +44,7 @@ def _refusal(exc: EnrolmentRefused) -> JSONResponse:
         RefusalCode.BAD_REQUEST: 400,
         RefusalCode.CLOCK_NOT_SET: 400,
         RefusalCode.RELEASE_UNKNOWN: 404,
+        RefusalCode.CATALOG_UNKNOWN: 404,
     }.get(exc.code, 403)
     body = Refusal(code=exc.code, message=exc.message, hint=exc.hint)
     _logger.warning("refused: %s (%s)", exc.code.value, exc.message)
@@ -68,11 +71,15 @@ def _client_cert(request: Request) -> str | None:
 
 
 def create_app(
-    service: EnrolmentService, releases: ReleaseFiles | None = None, limits: ServeLimits | None = None
+    service: EnrolmentService,
+    releases: ReleaseFiles | None = None,
+    limits: ServeLimits | None = None,
+    catalogs: CatalogBodies | None = None,
 ) -> FastAPI:
     """The ASGI app; every refusal is a JSON `Refusal` with code, message and hint.
 
-    With `releases`, `GET /v1/releases/<sha256>` serves release bundles to current device certificates.
+    With `releases`, `GET /v1/releases/<sha256>` serves release bundles to current device certificates;
+    with `catalogs`, `GET /v1/catalogs/<sha256>` serves catalog bodies to them.
     """
     limits = limits or ServeLimits()
     app = FastAPI(
@@ -116,6 +123,19 @@ def create_app(
         _logger.info("release %s… to %s", sha256[:12], device_id)
         return FileResponse(path, media_type="application/x-tar")
 
+    @app.get(CATALOGS_PATH + "/{sha256}")
+    def catalog(sha256: str, request: Request) -> FileResponse:
+        device_id = service.device_of(_client_cert(request), "downloading a catalog")
+        path = catalogs.path(sha256) if catalogs is not None else None
+        if path is None:
+            raise EnrolmentRefused(
+                RefusalCode.CATALOG_UNKNOWN,
+                f"no catalog with sha256 {sha256[:64]} here",
+                "publish it with `kiosk-central catalog publish` on a central whose data_dir this endpoint serves",
+            )
+        _logger.info("catalog %s… to %s", sha256[:12], device_id)
+        return FileResponse(path, media_type="application/json")
+
     return app
 
 
@@ -127,11 +147,12 @@ def serve(
     client_ca: Path,
     releases: ReleaseFiles | None = None,
     limits: ServeLimits | None = None,
+    catalogs: CatalogBodies | None = None,
 ) -> None:
     """Run the endpoint until interrupted: server cert from `cert_dir` (chain.pem, key.pem)."""
     limits = limits or ServeLimits()
     config = uvicorn.Config(
-        RequestLimits(create_app(service, releases, limits), limits),
+        RequestLimits(create_app(service, releases, limits, catalogs), limits),
         host=host,
         port=port,
         http=guarded_protocol(limits),

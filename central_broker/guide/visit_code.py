@@ -1,7 +1,8 @@
 """Visit codes: the web guide's result as a short-lived, signed token a kiosk's scanner reads (R-30).
 
-A code is `<catalog version>.<expiry, base 36 epoch s>.<life events>.<answers>.<mac>`: ids of the catalog
-(`[a-z0-9_-]`) joined by `~`, answers as `<question id>-<y|n|u>`, and a MAC of HMAC-SHA256 over the rest
+A code is `<catalog version>.<expiry, base 36 epoch s>.<life events>.<answers>[.<kept>].<mac>`: ids of the
+catalog (`[a-z0-9_-]`) joined by `~`, answers as `<question id>-<y|n|u>`, the route ④ procedures the
+resident chose to keep (left out when none), and a MAC of HMAC-SHA256 over the rest
 under the central's guide secret (`guide_secret_file`, 32 random bytes made at first use). It carries no
 personal data, only what the resident answered, and expires at midnight Japan time of the day it was made.
 Forged, altered, malformed and expired codes get one and the same `VisitCodeInvalid`: the caller cannot
@@ -20,17 +21,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from central_broker.guide.answers import LETTER_OF, GuideInput, GuideInputError, parse_guide_input
 from central_broker.queue.days import day_end_ms
 from madoguchi.config.central import CentralConfig
 from madoguchi.contracts.catalog_base import tokyo
 from madoguchi.contracts.catalog_guide import ProcedureGuide
+from madoguchi.guide_links import (
+    ANSWER_CODES,
+    MAX_VISIT_CODE,
+    GuideInput,
+    GuideInputError,
+    parse_guide_input,
+)
 
 __all__ = ["MAX_CODE_LENGTH", "VisitCode", "VisitCodeInvalid", "VisitCodes", "guide_secret_file"]
 
 _logger = logging.getLogger(__name__)
 
-MAX_CODE_LENGTH = 200  # TakeParams.visit_code
+MAX_CODE_LENGTH = MAX_VISIT_CODE
 _MAC_BYTES = 12
 _LABEL = b"madoguchi guide visit code v1\x00"
 
@@ -73,8 +80,10 @@ class VisitCodes:
         """The code of `given`, valid until midnight Japan time; None when it would exceed 200 characters."""
         today = datetime.fromtimestamp(self._clock(), UTC).astimezone(tokyo()).date().isoformat()
         expires_s = day_end_ms(today) // 1000
-        answers = "~".join(f"{question}-{LETTER_OF[answer]}" for question, answer in given.answers.items())
+        answers = "~".join(f"{question}-{ANSWER_CODES[answer]}" for question, answer in given.answers.items())
         body = f"{catalog_version}.{_base36(expires_s)}.{'~'.join(given.events)}.{answers}"
+        if given.kept:
+            body += "." + "~".join(sorted(given.kept))
         code = f"{body}.{self._mac(body)}"
         if len(code) > MAX_CODE_LENGTH:
             _logger.info("visit code not made: %d characters for %d answers", len(code), len(given.answers))
@@ -93,15 +102,16 @@ class VisitCodes:
         if not body or not hmac.compare_digest(self._mac(body).encode(), mac.encode()):
             raise VisitCodeInvalid
         parts = body.split(".")
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):
             raise VisitCodeInvalid
-        version, expires, events, answers = parts
+        version, expires, events, answers = parts[:4]
+        kept = parts[4].split("~") if len(parts) == 5 else []
         try:
             expires_ms = int(expires, 36) * 1000
             catalog_version = int(version)
             pairs = [item.rpartition("-") for item in answers.split("~") if item]
             given = parse_guide_input(
-                events.replace("~", ","), ",".join(f"{q}:{letter}" for q, _, letter in pairs), guide
+                events.replace("~", ","), ",".join(f"{q}:{letter}" for q, _, letter in pairs), guide, kept
             )
         except (ValueError, GuideInputError) as exc:
             raise VisitCodeInvalid from exc

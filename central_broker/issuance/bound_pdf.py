@@ -1,6 +1,6 @@
 """Certificate PDFs whose QR code binds what is printed (format 2, `certqr`).
 
-The page is the printing package's (`device_drivers.printer.a4`: body, frame, seal, fonts); this module
+The page is the printing package's (`madoguchi.certificates`: body, frame, seal, fonts); this module
 adds the verification-code line under the body, takes the canonical printed content from the page's
 HTML (`printed.html_content`), signs kind, serial, issue time and the content digest into the QR code,
 and renders. The QR image carries no text, so the content is the same with any QR payload.
@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from central_broker.issuance.certqr import CertClaims, sign_cert_qr
 from central_broker.issuance.checkcode import format_code
 from central_broker.issuance.printed import content_digest, html_content
-from device_drivers.printer.a4.bodies import body_of, printed_text
-from device_drivers.printer.a4.layout import page
-from device_drivers.printer.a4.models import Certificate
-from device_drivers.printer.a4.pdf import certificate_fonts
-from device_drivers.printer.a4.seal import draw_city_seal
+from madoguchi.certificates.bodies import body_of, printed_text
+from madoguchi.certificates.layout import page
+from madoguchi.certificates.models import Certificate
+from madoguchi.certificates.pdf import certificate_fonts
+from madoguchi.certificates.seal import draw_city_seal
 
 __all__ = ["BoundCertificate", "render_bound", "verification_line"]
 

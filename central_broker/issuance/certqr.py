@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from device_drivers.printer.a4.qrsign import PREFIX as V1_PREFIX
-from device_drivers.printer.a4.qrsign import QrSignatureError, sign_fields, verify_fields, verify_qr
+from madoguchi.certificates.qrsign import PREFIX as V1_PREFIX
+from madoguchi.certificates.qrsign import QrSignatureError, sign_fields, verify_fields, verify_qr
 
 __all__ = ["PREFIX", "PREFIXES", "CertClaims", "QrSignatureError", "read_cert_qr", "sign_cert_qr"]
 

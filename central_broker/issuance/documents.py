@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from central_broker.issuance.bound_pdf import BoundCertificate, render_bound
 from central_broker.issuance.registry import Resident
-from device_drivers.printer.a4.models import (
+from madoguchi.certificates.models import (
     AttachmentEntry,
     Certificate,
     CertificateMeta,
@@ -26,13 +26,17 @@ from device_drivers.printer.a4.models import (
     ResidentRecord,
     SealCertificate,
 )
-from device_drivers.printer.a4.pdf import certificate_fonts
-from device_drivers.printer.a4.seal import draw_city_seal
+from madoguchi.certificates.pdf import certificate_fonts
+from madoguchi.certificates.seal import draw_city_seal
 from madoguchi.contracts.catalog_certs import CertificateCategory, CertificateType
 
 __all__ = ["RENDER_NICENESS", "build_certificate", "printable", "render", "render_pool"]
 
-RENDER_NICENESS = 10
+# Renderers run at the central's own priority. At nice +10 they starved whenever anything else on the
+# machine was busy (2 busy processes on 2 cores: p95 52.7 s at 20 kiosks, against 15.6 s at nice 0,
+# docs/benchmarks.md), and the resident waits for the render after paying. The pool has one process per
+# core, so renders never take more than their share from the RPC threads.
+RENDER_NICENESS = 0
 
 _logger = logging.getLogger(__name__)
 
@@ -134,23 +138,22 @@ def _render_raw(
 
 
 def _warm() -> int:
-    from device_drivers.printer.a4.samples import sample_certificate
+    from madoguchi.certificates.samples import sample_certificate
 
     render_bound(sample_certificate(), Ed25519PrivateKey.generate(), "0" * 16)
     return os.getpid()
 
 
-def render_pool(processes: int) -> ProcessPoolExecutor:
+def render_pool(processes: int, niceness: int = RENDER_NICENESS) -> ProcessPoolExecutor:
     """A pool of `processes` renderer processes (spawned, not forked: the service runs threads), warmed up.
 
-    Renderers run at a lower priority (nice +10), so RPC answers — authentication, releasing a document
-    prepared during payment — never queue behind a render.
+    `niceness` is added to the renderers' priority (default `RENDER_NICENESS`: none, see there).
     """
     pool = ProcessPoolExecutor(
         max_workers=processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=os.nice,
-        initargs=(RENDER_NICENESS,),
+        initargs=(niceness,),
     )
     for future in [pool.submit(_warm) for _ in range(processes * 2)]:
         future.result()

@@ -27,8 +27,8 @@ from central_broker.issuance.eligibility import refusal_for, type_refusal
 from central_broker.issuance.errors import IssuanceError
 from central_broker.issuance.registry import Resident
 from central_broker.issuance.store import SessionRow
-from device_drivers.printer.a4.models import CertificateMeta
-from device_drivers.printer.errors import GlyphMissing
+from madoguchi.certificates.errors import GlyphMissing
+from madoguchi.certificates.models import CertificateMeta
 from madoguchi.contracts.base import municipality_of
 from madoguchi.contracts.catalog import CatalogLookupError
 from madoguchi.contracts.catalog_base import NoFeeInForce, local_time

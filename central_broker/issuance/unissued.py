@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from device_drivers.printer.a4.qrsign import QrSignatureError, sign_fields, verify_fields
+from madoguchi.certificates.qrsign import QrSignatureError, sign_fields, verify_fields
 
 __all__ = ["PREFIX", "UnissuedSlip", "iso_utc", "sign_unissued", "verify_unissued"]
 

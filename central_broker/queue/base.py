@@ -24,6 +24,7 @@ from central_broker.queue.models import (
     Visit,
     VisitState,
 )
+from central_broker.queue.retry import LockRetry
 from central_broker.queue.schema import metadata, queue_event, queue_stop, queue_visit
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import CatalogLookupError
@@ -102,6 +103,8 @@ class QueueBase:
         self.catalog = catalog
         self.config = config or QueueConfig()
         self._clock = clock
+        # How staff actions retry a write that met a locked database (`retry.retry_on_lock`).
+        self.lock_retry = LockRetry()
         # Called with (connection, visit id) inside the transaction that ends a visit (finished or cancelled),
         # e.g. to delete data kept only while the visit lasts (書かない窓口 prefill).
         self.visit_end_hooks: list[Callable[[Connection, int], None]] = []

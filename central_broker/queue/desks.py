@@ -18,6 +18,7 @@ from central_broker.queue.models import (
     StopState,
     Visit,
 )
+from central_broker.queue.retry import retry_on_lock
 from central_broker.queue.schema import queue_desk, queue_event, queue_stop, queue_visit
 
 __all__ = ["BoardEntry", "DeskStatus", "Desks"]
@@ -81,6 +82,7 @@ class Desks(Issuing):
         key = (queue_desk.c.branch == desk.branch) & (queue_desk.c.counter == desk.counter)
         conn.execute(update(queue_desk).where(key).values(visit_id=visit_id, changed_at=now))
 
+    @retry_on_lock
     def open_desk(self, desk: Desk, staff: Staff) -> None:
         """Open a counter for calling (idempotent; the latest staff member is recorded).
 
@@ -117,6 +119,7 @@ class Desks(Issuing):
                 counter=desk.counter,
             )
 
+    @retry_on_lock
     def close_desk(self, desk: Desk, staff: Staff) -> None:
         """Close a counter; refused while it has a visit called or being served.
 

@@ -23,6 +23,7 @@ from central_broker.queue.models import (
     Visit,
     VisitState,
 )
+from central_broker.queue.retry import retry_on_lock
 from central_broker.queue.schema import queue_category_state, queue_number, queue_stop, queue_visit
 from madoguchi.contracts.catalog_base import CatalogLookupError
 from madoguchi.contracts.catalog_rules import QueueCategory
@@ -85,6 +86,7 @@ class Issuing(EstimateQueries):
                 continue
         raise RuntimeError(f"could not number a visit at {branch} {day} {prefix}")  # pragma: no cover
 
+    @retry_on_lock
     def take(
         self,
         branch: str,
@@ -221,6 +223,7 @@ class Issuing(EstimateQueries):
         with self.engine.connect() as conn:
             return bool(conn.execute(select(queue_category_state.c.closed).where(key)).scalar())
 
+    @retry_on_lock
     def set_category_closed(self, branch: str, category_id: str, closed: bool, *, actor: str) -> None:
         """Stop (or resume) issuing a category at a branch; tickets already issued stay valid.
 

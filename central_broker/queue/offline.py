@@ -39,6 +39,7 @@ from central_broker.queue.models import (
     VisitState,
 )
 from central_broker.queue.refused import RefusedTickets
+from central_broker.queue.retry import retry_on_lock
 from central_broker.queue.schema import queue_offline_block, queue_stop, queue_visit
 from madoguchi.contracts.catalog_base import CatalogLookupError
 
@@ -105,6 +106,7 @@ class TicketMerge:
 class OfflineMerge(RefusedTickets):
     """Block assignment and the merge of offline tickets."""
 
+    @retry_on_lock
     def offline_block(self, branch: str, device_id: str) -> OfflineBlock:
         """The kiosk's block at `branch`, assigned on first request (lowest free block ≥ 1) and kept.
 
@@ -172,6 +174,7 @@ class OfflineMerge(RefusedTickets):
             now=now,
         )
 
+    @retry_on_lock
     def merge_offline(
         self,
         branch: str,

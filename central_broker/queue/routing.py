@@ -18,6 +18,7 @@ from central_broker.queue.models import (
     Visit,
     VisitState,
 )
+from central_broker.queue.retry import retry_on_lock
 from central_broker.queue.schema import queue_desk, queue_stop
 from central_broker.queue.staff import ACTIVE_STOPS, StaffOperations, ended_error
 
@@ -55,6 +56,7 @@ class Routing(StaffOperations):
             )
         )
 
+    @retry_on_lock
     def transfer(self, desk: Desk, staff: Staff, to_counter: str, *, visit_id: int | None = None) -> Visit:
         """Send the held visit to another counter now (it joins that line; later counters stay after it).
 
@@ -92,6 +94,7 @@ class Routing(StaffOperations):
             self._log(conn, visit, EventKind.TRANSFERRED, now, staff, to_counter, detail=desk.counter)
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def add_counter(self, visit_id: int, counter: str, staff: Staff, *, next_up: bool = True) -> Visit:
         """Add a counter to an active visit's route: right after the current one, or (`next_up=False`) last.
 
@@ -118,6 +121,7 @@ class Routing(StaffOperations):
             self._log(conn, visit, EventKind.COUNTER_ADDED, now, staff, counter)
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def cancel(self, visit_id: int, staff: Staff, *, reason: str = "") -> Visit:
         """Withdraw an active visit (the resident left); a counter holding it is freed.
 

@@ -25,6 +25,7 @@ from central_broker.queue.models import (
     Visit,
     VisitState,
 )
+from central_broker.queue.retry import retry_on_lock
 from central_broker.queue.schema import queue_stop, queue_visit
 
 __all__ = ["ACTIVE_STOPS", "StaffOperations", "ended_error"]
@@ -101,6 +102,7 @@ class StaffOperations(Desks):
             detail=detail,
         )
 
+    @retry_on_lock
     def call_next(self, desk: Desk, staff: Staff) -> Visit | None:
         """Call the first visit in the counter's line (FIFO by the time it joined); None when nobody waits.
 
@@ -148,6 +150,7 @@ class StaffOperations(Desks):
             _logger.info("queue %s: %s called at %s", desk.branch, visit.number, desk.counter)
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def recall(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """Call the held number again (board and chime repeat).
 
@@ -168,6 +171,7 @@ class StaffOperations(Desks):
             self._log(conn, visit, EventKind.RECALLED, now, staff, desk.counter, detail=str(stop.recalls + 1))
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def no_show(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """The called resident did not come after the allowed recalls: back of the line, or cancelled.
 
@@ -212,6 +216,7 @@ class StaffOperations(Desks):
             _logger.info("queue %s: %s no-show at %s", desk.branch, visit.number, desk.counter)
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def start(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """The resident arrived: service starts.
 
@@ -228,6 +233,7 @@ class StaffOperations(Desks):
             self._log(conn, visit, EventKind.STARTED, now, staff, desk.counter)
             return self._load(conn, visit.id)
 
+    @retry_on_lock
     def done(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """Service at this counter is over: the visit joins its next counter's line, or is finished.
 
@@ -284,6 +290,7 @@ class StaffOperations(Desks):
         for hook in self.visit_end_hooks:
             hook(conn, visit.id)
 
+    @retry_on_lock
     def finish(self, desk: Desk, staff: Staff, *, visit_id: int | None = None) -> Visit:
         """Done here and nothing more: later counters are dropped, the visit is finished."""
         now = self.now_ms()

@@ -209,6 +209,8 @@ class QueueRpc:
             except IntegrityError:  # another worker answered the same request first: its ticket stands
                 return TicketView.model_validate_json(self._after_collision(call, params.category))
         self._changed(branch)
+        if params.visit_code is not None:  # counted once per new ticket, never for a retried request
+            self._guide_takes().taken()
         return views[-1]
 
     def block(self, call: RpcCall) -> BlockView:

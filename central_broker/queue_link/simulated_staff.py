@@ -7,6 +7,9 @@ with follow-up counters (moving → health insurance or child allowance) is some
 multi-counter visits and one-stop receptions happen too. Optionally it also issues tickets as the
 reception desk (`concierge_every_s`) when no kiosk residents take any.
 
+A step that meets a database still locked after the queue's own retries (`queue.retry`) is logged and
+done at a later tick; the thread never ends on an error.
+
 Started by `madoguchi-demo` against the central's store; not used by `kiosk-central serve`.
 """
 
@@ -19,7 +22,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
+
 from central_broker.queue import Desk, QueueError, QueueService, Staff, StopState, TicketSource, Visit
+from central_broker.queue.retry import is_transient_lock
 
 __all__ = ["STAFF_PREFIX", "SimulatedStaff", "StaffPlan"]
 
@@ -86,6 +92,7 @@ class SimulatedStaff:
         self.called = 0
         self.done = 0
         self.issued = 0
+        self.lock_waits = 0  # steps put off because the database stayed locked
 
     def _default_counters(self) -> tuple[str, ...]:
         counters = [c.counter for c in self.queue.catalog.queue.categories if not c.concierge_only]
@@ -133,7 +140,20 @@ class SimulatedStaff:
             except QueueError as exc:
                 _logger.info("simulated staff at %s: %s", counter, exc)
                 self._due.pop(counter, None)
-        self._concierge()
+            except DBAPIError as exc:
+                if not is_transient_lock(exc):
+                    raise
+                self._locked(counter)  # nothing was written: the same step is due at the next tick
+        try:
+            self._concierge()
+        except DBAPIError as exc:
+            if not is_transient_lock(exc):
+                raise
+            self._locked("reception")
+
+    def _locked(self, where: str) -> None:
+        self.lock_waits += 1
+        _logger.warning("simulated staff at %s/%s: the database stayed locked; next tick", self.branch, where)
 
     def _call(self, desk: Desk, staff: Staff) -> None:
         visit = self.queue.call_next(desk, staff)
@@ -172,7 +192,7 @@ class SimulatedStaff:
         while not self._stopped.wait(self.plan.tick_s):
             try:
                 self.step()
-            except Exception:  # a locked database or a store restart: try again next tick
+            except Exception:  # e.g. a store restart: never end the thread, try again next tick
                 _logger.exception("simulated staff at %s: step failed", self.branch)
 
     def start(self) -> None:

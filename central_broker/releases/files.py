@@ -8,7 +8,6 @@ these files to device certificates (`GET /v1/releases/<sha256>`).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from central_broker.durable_files import write_durably
 from provisioning.updates.bundle import ReleaseManifest, open_bundle
 
 __all__ = ["ReleaseFiles", "StoredRelease"]
@@ -53,18 +53,8 @@ class ReleaseFiles:
         sha256 = digest.hexdigest()
         target = self.folder / f"{sha256}.tar"
         if not target.is_file():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f".{sha256}.tmp"
-            with bundle.open("rb") as source, tmp.open("wb") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-            fd = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with bundle.open("rb") as source:
+                write_durably(target, lambda out: shutil.copyfileobj(source, out, 1 << 20))
         return StoredRelease(manifest, sha256, target.stat().st_size, target)
 
     def path(self, sha256: str) -> Path | None:

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Row, select
 
 from central_broker.catalog_push import SigningKeys, build_release, publish_documents, publish_release
-from central_broker.catalog_push.desired import desired_messages
-from central_broker.catalog_push.documents import MANIFEST_LIFETIME_S, body_topic
+from central_broker.catalog_push.bodies import CatalogBodies
+from central_broker.catalog_push.desired import catalog_url, desired_messages, published_urls
+from central_broker.catalog_push.documents import MANIFEST_LIFETIME_S
 from central_broker.catalog_push.publisher import Outgoing
 from central_broker.rollout.staged import (
     DeviceState,
@@ -49,9 +50,20 @@ class Rollout(StagedRollout):
     rollouts = rollout_table
     members = rollout_device
 
-    def __init__(self, store: FleetStore, broker: BrokerConfig, keys: SigningKeys) -> None:
+    def __init__(
+        self,
+        store: FleetStore,
+        broker: BrokerConfig,
+        keys: SigningKeys,
+        *,
+        download_url: str | None = None,
+        bodies: CatalogBodies | None = None,
+    ) -> None:
+        """`download_url` / `bodies`: the HTTPS address and body folder for catalogs too large for MQTT."""
         super().__init__(store, broker)
         self.keys = keys
+        self.download_url = download_url
+        self.bodies = bodies
 
     def start(
         self,
@@ -65,21 +77,25 @@ class Rollout(StagedRollout):
         max_failure_rate: float = 0.1,
     ) -> RolloutStatus:
         """Plan the stages, publish the catalog and the first stage's desired documents."""
-        release = build_release(body, self.keys.catalog_key(), source=source)
+        release = build_release(body, self.keys.catalog_key(), source=source, download_url=self.download_url)
         rollout_id, stages = self._begin(
             release.version, release.sha256, len(release.body), devices, test_device=test_device,
             pilot_municipality=pilot_municipality, percents=percents, max_failure_rate=max_failure_rate,
         )  # fmt: skip
-        publish_release(self.broker, self.keys, release, stages[0].devices, self.store)
+        publish_release(self.broker, self.keys, release, stages[0].devices, self.store, self.bodies)
         _logger.info(
             "rollout %d of catalog version %d started: %d stages", rollout_id, release.version, len(stages)
         )
         return self.status()
 
     def _publish_stage(self, row: Row[Any], devices: Sequence[str]) -> None:
-        ref = CatalogRef(
-            version=row.version, sha256=row.sha256, length=row.length, url=f"mqtt:{body_topic(row.sha256)}"
-        )
+        url = catalog_url(published_urls(self.store), row.sha256, row.length)
+        if url is None:
+            raise RolloutError(
+                f"the download url of catalog version {row.version} is no longer known: "
+                "start the rollout again with `kiosk-central rollout start`"
+            )
+        ref = CatalogRef(version=row.version, sha256=row.sha256, length=row.length, url=url)
         expires = int((time.time() + MANIFEST_LIFETIME_S) * 1000)
         desired = desired_messages(self.store, devices, self.keys.catalog_key(), expires, catalog=ref)
         publish_documents(

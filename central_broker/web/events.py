@@ -6,6 +6,14 @@ so changes written by another process (the ingest, the RPC service) show up too.
 alert changes are sent at once; health messages alone at most every `HEALTH_EVENT_EVERY_S`. Pages reload
 their fragment when told (`static/live.js`); a comment line every 15 s keeps proxies from
 closing an idle stream.
+
+As the queue pages' streams (docs/queue.md, "After 2"): the fingerprints are read in at most
+`STREAM_READERS` worker threads shared by every `/events` stream, and the loop does not poll
+`request.is_disconnected()` (StreamingResponse ends the stream when the client goes away).
+
+Branches: the stream says only that something changed, with no number, counter or branch in it; what a
+page then shows is that page's own business (the counter pages check the account's branch on every route,
+`/counter/events` included), so `/events` needs no branch check.
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from central_broker.accounts import Role
@@ -24,6 +31,7 @@ from central_broker.store.schema import kiosk_health, kiosk_state
 from central_broker.store.telemetry_schema import kiosk_ack, kiosk_alert
 from central_broker.web.context import WebContext, ctx_of, session_of
 from central_broker.web.security import require
+from central_broker.web.stream_readers import StreamReaders
 
 __all__ = ["fleet_fingerprint", "router"]
 
@@ -33,6 +41,7 @@ _KEEPALIVE_S = 15.0
 HEALTH_EVENT_EVERY_S = (
     5.0  # health alone refreshes pages at most this often (2,000 kiosks report every minute)
 )
+_READERS = StreamReaders()  # every `/events` stream's queries share these few worker threads
 
 
 def fleet_fingerprint(ctx: WebContext) -> tuple[tuple[object, ...], object]:
@@ -82,9 +91,9 @@ def router() -> APIRouter:
             if watch_calls:
                 yield b"event: calls\ndata: connected\n\n"
             last_calls: tuple[object, ...] | None = None
-            while not await request.is_disconnected():
+            while True:  # a client that leaves ends the stream: StreamingResponse stops iterating it
                 if watch_fleet:
-                    fleet = await run_in_threadpool(fleet_fingerprint, ctx)
+                    fleet = await _READERS.run(fleet_fingerprint, ctx)
                     presence_changed = last_fleet is not None and fleet[0] != last_fleet[0]
                     health_changed = last_fleet is not None and fleet[1] != last_fleet[1]
                     if presence_changed or (health_changed and since_fleet_event >= HEALTH_EVENT_EVERY_S):
@@ -93,13 +102,13 @@ def router() -> APIRouter:
                         last_fleet = fleet
                     elif last_fleet is None or not health_changed:
                         last_fleet = fleet  # a health change waits until HEALTH_EVENT_EVERY_S has passed
-                orders = await run_in_threadpool(ctx.orders.last_change)
+                orders = await _READERS.run(ctx.orders.last_change)
                 if last_orders is not None and orders != last_orders:
                     yield b"event: orders\ndata: changed\n\n"
                     idle = 0.0
                 last_orders = orders
                 if watch_calls:
-                    calls = await run_in_threadpool(ctx.fleet.staff_calls_fingerprint)
+                    calls = await _READERS.run(ctx.fleet.staff_calls_fingerprint)
                     if last_calls is not None and calls != last_calls:
                         yield b"event: calls\ndata: changed\n\n"
                         idle = 0.0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.catalog_push import SigningKeys
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.catalog_push.commands import command_message
 from central_broker.catalog_push.publisher import publish_documents
 from central_broker.issuance.control import (
@@ -47,12 +48,24 @@ class FleetActions:
         broker: how the centre reaches the broker (service identity).
         keys_dir: the signing-key folder, or None when this centre does not sign.
         store: the central store (the kill switch's history and the kiosks' confirmations).
+        download_url / bodies: `[fleet] download_url` and the body folder, for publishing catalogs
+            too large for MQTT (`central_broker.catalog_push.documents.body_url`).
     """
 
-    def __init__(self, broker: BrokerConfig, keys_dir: Path | None, store: FleetStore) -> None:
+    def __init__(
+        self,
+        broker: BrokerConfig,
+        keys_dir: Path | None,
+        store: FleetStore,
+        *,
+        download_url: str | None = None,
+        bodies: CatalogBodies | None = None,
+    ) -> None:
         self.broker = broker
         self.keys_dir = keys_dir
         self.store = store
+        self.download_url = download_url  # catalogs too large for MQTT: HTTPS address and body folder
+        self.bodies = bodies
 
     @property
     def unavailable(self) -> str:

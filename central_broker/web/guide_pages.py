@@ -16,19 +16,19 @@ from __future__ import annotations
 import logging
 import math
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from central_broker.guide.answers import ANSWER_LETTERS, GuideInput, GuideInputError, parse_guide_input
 from central_broker.guide.stats import GuideStats
 from central_broker.guide.visit_code import VisitCodeInvalid, VisitCodes
 from central_broker.web.auth_pages import client_of
 from central_broker.web.context import WebContext, ctx_of
 from central_broker.web.guide_view import group_by_counter, qr_data_uri
 from central_broker.web.resident_i18n import LANGUAGE_NAMES, RESIDENT_COOKIE, ResidentText, resident_language
-from madoguchi.contracts.catalog_guide import MAX_QUESTIONS_PER_EVENT
+from madoguchi.contracts.catalog_guide import MAX_QUESTIONS_PER_EVENT, GuideStatus
+from madoguchi.guide_links import ANSWER_OF_CODE, GuideInput, GuideInputError, parse_guide_input, visit_url
 
 __all__ = ["RATINGS", "router", "visit_codes"]
 
@@ -116,20 +116,28 @@ def _result(request: Request, lang: str, given: GuideInput, cv: str, code: str |
     ctx = ctx_of(request)
     guide = ctx.catalog.procedures
     t = ResidentText(lang)
-    groups = group_by_counter(guide.results(given.events, given.answers), t)
+    items = guide.results(given.events, given.answers)
+    optional = {item.procedure.id for item in items if item.status is GuideStatus.OPTIONAL}
+    given = GuideInput(given.events, given.answers, given.kept & optional)  # only what this result offers
+    groups = group_by_counter(items, t, given.kept)
     base = str(request.base_url).rstrip("/")
     if code is None and (codes := visit_codes(ctx)) is not None:
         code = codes.issue(given, ctx.catalog.version)
-    visit_url = f"{base}/guide/v/{code}" if code else ""
+    visit_link = visit_url(base, code) if code else ""
+    version = str(ctx.catalog.version)
     return _page(
         request,
         lang,
         "guide_result.html",
         groups=groups,
         updated=bool(cv) and cv != str(ctx.catalog.version),
-        visit_url=visit_url,
-        visit_qr=qr_data_uri(visit_url) if visit_url else "",
-        self_link=_link("/guide/result", ev=given.ev, a=given.a, lang=lang, cv=str(ctx.catalog.version)),
+        visit_url=visit_link,
+        visit_qr=qr_data_uri(visit_link) if visit_link else "",
+        given=given,
+        version=version,
+        offers_keep=bool(optional),
+        self_link=_link("/guide/result", ev=given.ev, a=given.a, lang=lang, cv=version)
+        + "".join(f"&keep={quote(k)}" for k in sorted(given.kept)),
         ratings=list(enumerate(RATINGS, start=1)),
     )
 
@@ -163,8 +171,8 @@ def router() -> APIRouter:
             return _bad_link(request, language, str(exc))
         missing = False
         if q:
-            if ans in ANSWER_LETTERS and any(x.id == q for x in guide.questions):
-                given = given.with_answer(q, ANSWER_LETTERS[ans])
+            if ans in ANSWER_OF_CODE and any(x.id == q for x in guide.questions):
+                given = given.with_answer(q, ANSWER_OF_CODE[ans])
                 return RedirectResponse(
                     _link("/guide/q", ev=given.ev, a=given.a, lang=language), status_code=303
                 )
@@ -197,12 +205,19 @@ def router() -> APIRouter:
         )
 
     @api.get("/guide/result")
-    def result(request: Request, ev: str = "", a: str = "", lang: str = "", cv: str = "") -> Response:
+    def result(
+        request: Request,
+        ev: str = "",
+        a: str = "",
+        lang: str = "",
+        cv: str = "",
+        keep: list[str] = Query([]),  # noqa: B008 - FastAPI's way to read a repeated parameter
+    ) -> Response:
         language = _language(request, lang)
         if (refused := _throttled(request, language)) is not None:
             return refused
         try:
-            given = parse_guide_input(ev, a, ctx_of(request).catalog.procedures)
+            given = parse_guide_input(ev, a, ctx_of(request).catalog.procedures, keep)
         except GuideInputError as exc:
             return _bad_link(request, language, str(exc))
         return _result(request, language, given, cv, None)

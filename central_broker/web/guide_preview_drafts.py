@@ -91,7 +91,9 @@ def draft(ctx: WebContext, sha256: str) -> Draft | None:
 def compare(ctx: WebContext, catalog: Catalog) -> tuple[GuideDiff, bool]:
     """The guide changes against the catalog last published for its municipality, or, when the centre has
     published none, against the centre's own catalog; the flag says which (True = last published)."""
-    published = last_published(ctx.fleet, catalog.municipality.code)
+    published = last_published(
+        ctx.fleet, catalog.municipality.code, ctx.actions.bodies if ctx.actions else None
+    )
     if published is not None:
         return diff_guides(published, catalog), True
     return diff_guides(ctx.catalog, catalog), False
@@ -113,12 +115,15 @@ def publish_draft(ctx: WebContext, found: Draft) -> PublishResult:
     if actions is None or actions.keys_dir is None or actions.unavailable:
         raise UserError("catalogs cannot be published from this web", actions.unavailable if actions else
                         "configure the broker and [web] signing_keys_dir")  # fmt: skip
-    published = last_published(ctx.fleet, found.catalog.municipality.code)
+    published = last_published(ctx.fleet, found.catalog.municipality.code, actions.bodies)
     if published is not None and found.catalog.version <= published.version:
         raise UserError(
             f"catalog version {found.catalog.version} is not newer than the published version {published.version}",
             "raise `version` in the file and upload it again (kiosks refuse older versions)",
         )
     keys = SigningKeys(actions.keys_dir)
-    release = build_release(found.body, keys.catalog_key(), source=f"draft {found.sha256[:12]}")
-    return publish_release(actions.broker, keys, release, targets(ctx, found.catalog), ctx.fleet)
+    release = build_release(found.body, keys.catalog_key(), source=f"draft {found.sha256[:12]}",
+                            download_url=actions.download_url)  # fmt: skip
+    return publish_release(
+        actions.broker, keys, release, targets(ctx, found.catalog), ctx.fleet, actions.bodies
+    )

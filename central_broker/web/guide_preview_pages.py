@@ -24,7 +24,6 @@ from starlette.responses import RedirectResponse, Response
 
 from central_broker.accounts import Role
 from central_broker.catalog_push.documents import MAX_BODY_BYTES
-from central_broker.guide.answers import ANSWER_LETTERS, GuideInput, GuideInputError, parse_guide_input
 from central_broker.web.auth_pages import verify_form
 from central_broker.web.context import ctx_of, session_of
 from central_broker.web.guide_preview_drafts import (
@@ -42,6 +41,7 @@ from central_broker.web.security import require
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_guide import Answer, ProcedureGuide, Route
 from madoguchi.errors import UserError
+from madoguchi.guide_links import ANSWER_OF_CODE, GuideInput, GuideInputError, parse_guide_input
 
 __all__ = ["KIND_LABELS", "PART_LABELS", "router", "settled"]
 
@@ -97,7 +97,7 @@ def _preview_values(catalog: Catalog, sha: str, events: list[str], a: str, lang:
     for question in guide.questions_for(given.events, given.answers):
         answer = given.answers.get(question.id)
         links = [(letter, label, _link(draft=sha, ev=given.ev, a=given.with_answer(question.id, value).a, lang=lang),
-                  answer is value) for letter, label, value in ((x, y, ANSWER_LETTERS[x]) for x, y in _CHOICES)]  # fmt: skip
+                  answer is value) for letter, label, value in ((x, y, ANSWER_OF_CODE[x]) for x, y in _CHOICES)]  # fmt: skip
         rows.append(
             {"question": question, "text": question.text.text(lang), "answer": answer, "links": links}
         )

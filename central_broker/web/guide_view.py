@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import qrcode
@@ -33,6 +34,8 @@ class ProcedureRow:
     deadline: str
     fee: str
     online_url: str
+    optional: bool  # route ④ ("consult if you wish"): the resident may keep it on the visit
+    kept: bool
 
 
 @dataclass
@@ -61,7 +64,7 @@ def _place(counter: Counter, t: ResidentText) -> str:
     return " · ".join(parts)
 
 
-def _row(item: GuideItem, t: ResidentText) -> ProcedureRow:
+def _row(item: GuideItem, t: ResidentText, kept: Collection[str]) -> ProcedureRow:
     lang = t.language
     p = item.procedure
     documents = [
@@ -78,11 +81,16 @@ def _row(item: GuideItem, t: ResidentText) -> ProcedureRow:
         deadline=p.deadline.text(lang) if p.deadline else "",
         fee=p.fee.text(lang) if p.fee else "",
         online_url=p.online_url or "",
+        optional=item.status is GuideStatus.OPTIONAL,
+        kept=item.status is GuideStatus.OPTIONAL and p.id in kept,
     )
 
 
-def group_by_counter(items: list[GuideItem], t: ResidentText) -> list[CounterGroup]:
-    """The result's procedures under their counters, counters in visit order (as `results` sorted them)."""
+def group_by_counter(
+    items: list[GuideItem], t: ResidentText, kept: Collection[str] = ()
+) -> list[CounterGroup]:
+    """The result's procedures under their counters, counters in visit order (as `results` sorted them);
+    route ④ items in `kept` are marked kept."""
     groups: dict[str, CounterGroup] = {}
     for item in items:
         counter = item.counter
@@ -91,7 +99,7 @@ def group_by_counter(items: list[GuideItem], t: ResidentText) -> list[CounterGro
             group = groups[counter.id] = CounterGroup(
                 counter.id, counter.names.text(t.language), _place(counter, t)
             )
-        group.procedures.append(_row(item, t))
+        group.procedures.append(_row(item, t, kept))
     return list(groups.values())
 
 

@@ -8,7 +8,10 @@ board that lost its connection announces the calls it missed (at most `MISSED_CA
 
 Access: a board is a public screen in the hall, opened without signing in by its link
 `/board/<branch>?key=<key>` (`queue_common.board_key`, per branch, from the central's board secret), which
-operators copy from `/queue/boards`; staff and operators who are signed in open any board without a key.
+operators copy from `/queue/boards`; the key opens that branch's board (page and events) whoever holds it.
+Without the key, operators open every board and staff the boards of their own branches; another branch's
+board answers staff with the 403 page of the counters (`queue_counter_access`: their branches and the
+command that adds one), and anybody else with a 403 that asks for the board's link.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from central_broker.web.queue_common import (
     queue_of,
     sse,
 )
+from central_broker.web.queue_counter_access import branch_denied
 from central_broker.web.queue_texts import BOARD_TEXTS
 from central_broker.web.security import require
 
@@ -93,17 +97,20 @@ def _calls_after(ctx: WebContext, branch: str, after_id: int) -> list[dict[str, 
     return [_announcement(ctx, e) for e in events if e.kind in _ANNOUNCED][-MISSED_CALLS:]
 
 
-def _admit(request: Request, branch: str, key: str) -> None:
+def _refused(request: Request, branch: str, key: str) -> Response | None:
+    """None when the board of `branch` may be shown: its key, an operator, or staff of that branch; else
+    the 403 page of another branch's staff (as the counter pages'). Raises 403 without a session or key."""
     ctx = ctx_of(request)
     queue_of(ctx)
+    if check_board_key(ctx, branch, key):
+        return None  # the hall screen's link: whoever holds it may show it
     session = session_of(request)
     if session is not None and session.role in _BOARD_ROLES:
-        return
-    if not check_board_key(ctx, branch, key):
-        _logger.info("board of %s refused: no session and no valid key", branch)
-        raise HTTPException(
-            403, _("This board needs its link with the board key; operators find it under Boards.")
-        )
+        return branch_denied(request, session, branch)
+    _logger.info("board of %s refused: no session and no valid key", branch)
+    raise HTTPException(
+        403, _("This board needs its link with the board key; operators find it under Boards.")
+    )
 
 
 def _last_event_id(request: Request) -> int | None:
@@ -117,7 +124,8 @@ def router() -> APIRouter:
 
     @api.get("/board/{branch}")
     def board_page(request: Request, branch: str, key: str = "") -> Response:
-        _admit(request, branch, key)
+        if (refused := _refused(request, branch, key)) is not None:
+            return refused
         ctx = ctx_of(request)
         return ctx.templates.TemplateResponse(
             request,
@@ -132,9 +140,10 @@ def router() -> APIRouter:
 
     @api.get("/board/{branch}/events")
     async def board_events(request: Request, branch: str, key: str = "") -> Response:
-        _admit(request, branch, key)
         ctx = ctx_of(request)
         feed = feed_of(ctx)
+        if (refused := await feed.read(_refused, request, branch, key)) is not None:
+            return refused
         interval = poll_s(ctx)
         resumed = _last_event_id(request)
 

@@ -25,13 +25,10 @@ import os
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar, TypeVarTuple
 
-import anyio
-import anyio.to_thread
 from fastapi.exceptions import HTTPException
 from sqlalchemy import select
 
@@ -41,6 +38,7 @@ from central_broker.queue.snapshot import BranchSnapshot, branch_snapshot
 from central_broker.store.schema import kiosk_state
 from central_broker.web.context import WebContext
 from central_broker.web.i18n import gettext_ as _
+from central_broker.web.stream_readers import STREAM_READERS, StreamReaders
 from madoguchi.contracts.catalog_base import CatalogLookupError
 
 __all__ = [
@@ -64,7 +62,6 @@ _logger = logging.getLogger(__name__)
 
 BOARD_SECRET_BYTES = 32
 QUEUE_POLL_S = 0.5  # queue pages poll at least this often (calls should show within a second)
-STREAM_READERS = 2  # worker threads the queue pages' event streams use at once, whatever their number
 
 _T = TypeVar("_T")
 _Args = TypeVarTuple("_Args")
@@ -172,9 +169,7 @@ class QueueFeed:
         self._snapshots: dict[str, BranchSnapshot] = {}
         self._computing: dict[str, threading.Lock] = {}
         self._refreshing: dict[str, asyncio.Task[BranchSnapshot]] = {}  # per branch, on the web's event loop
-        self._readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._readers = StreamReaders()
 
     def _read(self, branch: str) -> int:
         return self.queue.last_event_id(branch)
@@ -235,11 +230,7 @@ class QueueFeed:
 
     async def read(self, func: Callable[[*_Args], _T], *args: *_Args) -> _T:
         """`func(*args)` in a worker thread for an event stream, at most `STREAM_READERS` of them at once."""
-        loop = asyncio.get_running_loop()
-        limiter = self._readers.get(loop)
-        if limiter is None:
-            limiter = self._readers[loop] = anyio.CapacityLimiter(STREAM_READERS)
-        return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
+        return await self._readers.run(func, *args)
 
     def _refreshed(self, branch: str, task: asyncio.Task[BranchSnapshot]) -> None:
         if self._refreshing.get(branch) is task:

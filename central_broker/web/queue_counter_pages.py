@@ -24,7 +24,6 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.exceptions import HTTPException
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from central_broker.accounts import Role
@@ -238,23 +237,25 @@ def router() -> APIRouter:
         return ctx.render(request, "queue_counter_fragment.html", refusal=None, **_panel(ctx, desk))
 
     @api.get("/counter/events")
-    async def counter_events(request: Request) -> StreamingResponse:
-        require(session_of(request), *ROLES)
+    async def counter_events(request: Request) -> Response:
+        session = require(session_of(request), *ROLES)
         ctx = ctx_of(request)
         desk = _chosen(request, ctx)
         if desk is None:
             raise HTTPException(409, _("Choose your counter first."))
         feed = feed_of(ctx)
+        if (denied := await feed.read(branch_denied, request, session, desk.branch)) is not None:
+            return denied
 
         async def stream() -> AsyncIterator[bytes]:
             yield b"retry: 2000\n\n"
-            seen = await run_in_threadpool(feed.last_id, desk.branch)
+            seen = await feed.read(feed.last_id, desk.branch)
             yield b"event: queue\ndata: connected\n\n"  # the page may predate a change: refresh once
             idle = 0.0
-            while not await request.is_disconnected():
+            while True:  # a client that leaves ends the stream (as the board's; no disconnect polling)
                 await asyncio.sleep(ctx.sse_interval_s)
                 idle += ctx.sse_interval_s
-                latest = await run_in_threadpool(feed.last_id, desk.branch)
+                latest = await feed.read(feed.last_id, desk.branch)
                 if latest != seen:
                     seen = latest
                     yield f"event: queue\ndata: {latest}\n\n".encode()

@@ -20,7 +20,7 @@ from importlib import resources
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from madoguchi.contracts.languages import DEFAULT_LANGUAGE, LANGUAGES
+from madoguchi.contracts.languages import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 
 __all__ = [
     "DOMAIN",
@@ -38,17 +38,6 @@ _logger = logging.getLogger(__name__)
 
 DOMAIN = "resident"
 RESIDENT_COOKIE = "mdg_resident_lang"
-LANGUAGE_NAMES = {
-    "ja": "日本語",
-    "ja-x-easy": "やさしい にほんご",
-    "en": "English",
-    "zh": "简体中文",
-    "ko": "한국어",
-    "vi": "Tiếng Việt",
-    "pt": "Português",
-    "tl": "Filipino",
-    "ne": "नेपाली",
-}
 _ALIASES = {"fil": "tl", "tl": "tl", "zh": "zh", "ko": "ko", "vi": "vi", "pt": "pt", "ne": "ne", "en": "en"}
 
 

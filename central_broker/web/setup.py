@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from central_broker.accounts import AccountStore
+from central_broker.catalog_push.bodies import CatalogBodies
 from central_broker.guide.visit_code import guide_secret_file
 from central_broker.issuance.hosting import issuance_dir
 from central_broker.issuance.online import OnlineCheck
@@ -75,7 +76,13 @@ def open_web_context(
         accounts=open_accounts(fleet, config, clock),
         orders=open_orders(fleet, catalog, clock),
         catalog=catalog,
-        actions=FleetActions(config.broker_for("catalog"), config.web.signing_keys_dir, fleet),
+        actions=FleetActions(
+            config.broker_for("catalog"),
+            config.web.signing_keys_dir,
+            fleet,
+            download_url=config.fleet.download_url,
+            bodies=CatalogBodies.in_data_dir(config.central.data_dir),
+        ),
         secure_cookies=config.web.secure_cookies,
         clock=clock,
         central_warnings=CrlWatch(

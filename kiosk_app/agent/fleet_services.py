@@ -133,6 +133,8 @@ def attach_fleet_services(
         idle=idle,
         on_applied=lambda _installed: agent.rebirth(),
         on_release=releases.on_release,
+        tls=lambda: tls_context(agent.config.broker),
+        retry_s=(min(15.0, updates.retry_s), max(900.0, updates.retry_s)),  # first pause, doubling up to
     )
 
     def maintenance(on: bool) -> Operation:

@@ -48,7 +48,7 @@ def _certificate(args: argparse.Namespace) -> int:
 
     from device_drivers.errors import DeviceError
     from device_drivers.printer.a4 import CupsPrinter, JobState, render_certificate
-    from device_drivers.printer.a4.samples import sample_certificate
+    from madoguchi.certificates.samples import sample_certificate
 
     if args.key:
         try:

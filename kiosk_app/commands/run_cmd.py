@@ -15,29 +15,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from device_drivers.printer.escpos_cache import use_data_dir
-from kiosk_app.agent import (
-    AgentOptions,
-    FleetAgent,
-    SimulatedDeviceHealth,
-    UnmonitoredDeviceHealth,
-    clock_synced,
-)
-from kiosk_app.agent.fleet_services import attach_fleet_services, root_keys_dir
-from kiosk_app.agent.health import DeviceHealthProvider
-from kiosk_app.enrolment.swap import recover_identity
-from kiosk_app.kiosk_main import KioskAssembly, display_available, kivy_environment
-from kiosk_app.systemd_notify import Notifier
-from madoguchi import __version__
-from madoguchi.config.kiosk import (
-    KioskConfig,
-    identity_common_name,
-    load_kiosk_config,
-    simulated_kiosk_config,
-)
 from madoguchi.errors import UserError
-from madoguchi.signals import stop_on_signals
+
+if TYPE_CHECKING:  # the kiosk assembly (Kivy, drivers, agent) loads when the kiosk runs, not for `--help`
+    from kiosk_app.agent import FleetAgent
+    from kiosk_app.agent.health import DeviceHealthProvider
+    from kiosk_app.systemd_notify import Notifier
+    from madoguchi.config.kiosk import KioskConfig
 
 __all__ = ["DEFAULT_SIM_BROKER", "default_sim_data_dir", "register"]
 
@@ -140,6 +126,10 @@ def _identity(args: argparse.Namespace, broker: str) -> tuple[Path, Path, Path] 
 
 
 def _config(args: argparse.Namespace) -> tuple[KioskConfig, DeviceHealthProvider]:
+    from kiosk_app.agent import SimulatedDeviceHealth, UnmonitoredDeviceHealth
+    from kiosk_app.enrolment.swap import recover_identity
+    from madoguchi.config.kiosk import identity_common_name, load_kiosk_config, simulated_kiosk_config
+
     if args.simulate == (args.config is not None):
         raise UserError("give exactly one of --config FILE or --simulate", "e.g. kiosk run --simulate")
     if args.config is not None:
@@ -184,6 +174,8 @@ def _ready_file(config: KioskConfig) -> Path:
 
 def _mode(args: argparse.Namespace) -> str:
     """`autopilot`, `window` or `link`."""
+    from kiosk_app.kiosk_main import display_available
+
     if args.autopilot:
         return "autopilot"
     if args.screenshots or args.rounds != 1:
@@ -197,6 +189,13 @@ def _mode(args: argparse.Namespace) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from device_drivers.printer.escpos_cache import use_data_dir
+    from kiosk_app.agent import AgentOptions, FleetAgent, clock_synced
+    from kiosk_app.agent.fleet_services import attach_fleet_services, root_keys_dir
+    from kiosk_app.systemd_notify import Notifier
+    from madoguchi import __version__
+    from madoguchi.signals import stop_on_signals
+
     config, devices = _config(args)
     use_data_dir(config.kiosk.data_dir)  # python-escpos caches its capabilities there, not in /tmp
     mode = _mode(args)
@@ -277,6 +276,8 @@ def _run_app(
     notifier: Notifier,
 ) -> int:
     """The app in the main thread (Kivy needs it), the agent's loop beside it; either stopping ends both."""
+    from kiosk_app.kiosk_main import KioskAssembly, kivy_environment
+
     kivy_environment(config)
     # With the window, the UI loop pings the watchdog (a hung UI is restarted); else the agent's loop does.
     link_tick = None if mode == "window" else notifier.watchdog

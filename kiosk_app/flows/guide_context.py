@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from kiosk_app.flows import guide_events as ge
 from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.guide_plan import TicketPlan, next_question, ticket_plan
-from kiosk_app.flows.queue_flow import offered_categories
 from kiosk_app.flows.stats import StepTimes
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_guide import Answer, GuideItem, ProcedureGuide, Question
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE
+from madoguchi.guide_links import kiosk_categories
 
 __all__ = ["GuideContext", "GuideSettings", "GuideStep", "settings_for"]
 
@@ -51,12 +51,7 @@ def settings_for(catalog: Catalog | None, idle_timeout_s: float = 60.0) -> Guide
     """Settings from the catalog: each counter's first category offered at kiosks."""
     if catalog is None:
         return GuideSettings(idle_timeout_s=idle_timeout_s)
-    offered = set(offered_categories(catalog))
-    category_of: dict[str, str] = {}
-    for category in catalog.queue.categories:
-        if category.id in offered:
-            category_of.setdefault(category.counter, category.id)
-    return GuideSettings(tuple(category_of.items()), idle_timeout_s=idle_timeout_s)
+    return GuideSettings(tuple(kiosk_categories(catalog).items()), idle_timeout_s=idle_timeout_s)
 
 
 @dataclass

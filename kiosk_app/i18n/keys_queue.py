@@ -22,6 +22,9 @@ REFUSAL_KEYS = {
     "daily_cap": N_("queue.refused.daily_cap"),  # Today's numbers for this service have all been issued.
     "rate_limited": N_("queue.refused.rate_limited"),  # Please try again in a moment.
     "invalid": N_("queue.refused.invalid"),  # A number cannot be issued here. Please ask a member of staff.
+    "visit_code_invalid": N_(
+        "queue.refused.visit_code_invalid"
+    ),  # This visit code has expired or is not valid. Please answer the guide again on this kiosk, or ask a m…
 }
 LEVEL_KEYS = {
     "calm": N_("queue.level.calm"),  # Not busy

@@ -1,7 +1,7 @@
 """Autopilot: plays a resident through a scenario on the real screens, tapping what a person would tap.
 
 Scenarios are data: `Tap` (a widget id on the current screen or the bar, or a fragment of a button's
-visible text), `Physical` (insert or remove the card — what the resident does with their hands) and
+visible text), `TapWhile` (the same button again and again while the flow stays at a step), `Physical` (insert or remove the card — what the resident does with their hands) and
 `WaitFor` (a flow step, pumping Kivy frames so device answers arrive). With `screenshots`, every new
 screen is saved as `<n>-<step>.png`. It does not scroll lists: tap rows that are in view. Used by the UI tests and by `kiosk run --autopilot`.
 """
@@ -26,6 +26,7 @@ __all__ = [
     "AutopilotStopped",
     "Physical",
     "Tap",
+    "TapWhile",
     "WaitFor",
     "register_scenario",
     "scenario_actions",
@@ -44,6 +45,16 @@ class Tap:
 
 
 @dataclass(frozen=True)
+class TapWhile:
+    """Tap the button whose visible text contains `target` as long as the flow is at `step` (at most `limit`
+    times): answer every remaining guide question alike, however many the answers show."""
+
+    target: str
+    step: str
+    limit: int = 20
+
+
+@dataclass(frozen=True)
 class Physical:
     """`insert_card` or `remove_card`."""
 
@@ -58,7 +69,7 @@ class WaitFor:
     timeout_s: float = 30.0
 
 
-Action = Tap | Physical | WaitFor
+Action = Tap | TapWhile | Physical | WaitFor
 
 
 def _pin(pin: str) -> list[Action]:
@@ -90,15 +101,25 @@ QUEUE: tuple[Action, ...] = (
     WaitFor("home"),
 )  # fmt: skip
 
+# 手続きガイド: 転入, the first question わからない and the rest はい, one ticket for the listed counters, a rating.
+GUIDE: tuple[Action, ...] = (
+    Tap("guide"), WaitFor("guide_events"), Tap("転入", text=True), WaitFor("guide_question"),
+    Tap("わからない", text=True), TapWhile("はい", "guide_question"), WaitFor("guide_result"),
+    Tap("この手続きで整理券を取る", text=True), WaitFor("guide_ticket", 60.0), Tap("ok"), WaitFor("guide_rating"),
+    Tap("とても良い", text=True), WaitFor("home"),
+)  # fmt: skip
+
 SCENARIOS: dict[str, tuple[Action, ...]] = {
     "certificate": CERTIFICATE,
     "register": register_scenario(),
     "queue": QUEUE,
+    "guide": GUIDE,
 }
 
 
 def scenario_actions(name: str, _device_id: str = "") -> tuple[Action, ...]:
-    """The actions of `certificate`, `register` (fake order 1001), `register:P<11 digits>` (a real order) or `queue`.
+    """The actions of `certificate`, `register` (fake order 1001), `register:P<11 digits>` (a real order), `queue`
+    or `guide`.
 
     Raises:
         AutopilotError: unknown scenario name.
@@ -109,7 +130,7 @@ def scenario_actions(name: str, _device_id: str = "") -> tuple[Action, ...]:
     if name in SCENARIOS:
         return SCENARIOS[name]
     raise AutopilotError(
-        f"unknown autopilot scenario {name!r}; use certificate, register, register:<order code> or queue"
+        f"unknown autopilot scenario {name!r}; use certificate, register, register:<order code>, queue or guide"
     )
 
 
@@ -152,6 +173,8 @@ class Autopilot:
                 raise AutopilotStopped(f"stopped at {self.controller.step_name()}")
             if isinstance(action, Tap):
                 self._tap(action)
+            elif isinstance(action, TapWhile):
+                self._tap_while(action)
             elif isinstance(action, Physical):
                 self.physical(action.action)
             else:
@@ -181,6 +204,18 @@ class Autopilot:
                     f"waited {action.timeout_s:g} s for {action.step}; still at {self.controller.step_name()}"
                 )
             self._frames(1)
+
+    def _tap_while(self, action: TapWhile) -> None:
+        for _ in range(action.limit):
+            if self.controller.step_name() != action.step:
+                return
+            self._tap(Tap(action.target, text=True))
+            self._frames(2)
+            self._maybe_screenshot()
+        if self.controller.step_name() == action.step:
+            raise AutopilotError(
+                f"still at {action.step} after tapping {action.target!r} {action.limit} times"
+            )
 
     def _tap(self, action: Tap) -> None:
         from kivy.tests.common import UnitTestTouch

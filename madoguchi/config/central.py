@@ -198,6 +198,13 @@ class FleetConfig(ConfigModel):
         le=86400,
         description="a kiosk silent this many seconds is shown stale (3 missed health messages)",
     )
+    download_url: str | None = Field(
+        None,
+        pattern=r"^https://[^\s]+$",
+        description="https:// address kiosks use for the enrolment endpoint (`kiosk-central enrol-serve`, "
+        "same data_dir); catalogs over 255 KiB are downloaded from it instead of MQTT",
+        examples=["https://central.city.example:8443"],
+    )
 
 
 class WebConfig(ConfigModel):

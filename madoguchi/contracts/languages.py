@@ -13,6 +13,7 @@ from pydantic import ConfigDict, RootModel, StringConstraints, model_validator
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "LANGUAGE_NAMES",
     "LanguageCode",
     "LocalizedText",
     "ShortLocalizedText",
@@ -24,6 +25,18 @@ LanguageCode = Literal["ja", "ja-x-easy", "en", "zh", "ko", "vi", "pt", "tl", "n
 # In the order a language picker lists them.
 LANGUAGES: tuple[LanguageCode, ...] = get_args(LanguageCode)
 DEFAULT_LANGUAGE: LanguageCode = "ja"
+# Each language written in itself (language pickers on the kiosk and the resident pages), in `LANGUAGES` order.
+LANGUAGE_NAMES: dict[LanguageCode, str] = {
+    "ja": "日本語",
+    "ja-x-easy": "やさしい にほんご",
+    "en": "English",
+    "zh": "简体中文",
+    "ko": "한국어",
+    "vi": "Tiếng Việt",
+    "pt": "Português",
+    "tl": "Filipino",
+    "ne": "नेपाली",
+}
 
 SHORT_TEXT_MAX = 100
 

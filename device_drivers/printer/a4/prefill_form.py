@@ -3,8 +3,8 @@
 Each page names the form and its procedure, prints the fields read from the card (氏名, 住所, 生年月日, 性別)
 and the 届出日, and marks every field the resident must still write with an empty box labelled
 "ご記入ください" (and the resident's language). All text is HTML-escaped here; glyph coverage is checked
-before rendering (`GlyphMissing`: refuse rather than print a form with a dropped character). Nothing here
-logs the data.
+before rendering (the printer's `GlyphMissing`: refuse rather than print a form with a dropped character).
+Nothing here logs the data.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from device_drivers.printer.a4.layout import FONT_STACK
-from device_drivers.printer.a4.pdf import certificate_fonts
+from device_drivers.printer.translate import printer_errors
+from madoguchi.certificates.layout import FONT_STACK
+from madoguchi.certificates.pdf import certificate_fonts
 
 __all__ = ["WRITE_HERE_JA", "PrefilledForm", "render_prefilled_forms"]
 
@@ -83,14 +84,15 @@ def _section(form: PrefilledForm) -> str:
 
 
 def render_prefilled_forms(forms: Sequence[PrefilledForm]) -> bytes:
-    """The forms as one PDF (A4, one page each); raise `GlyphMissing` for unprintable characters."""
+    """The forms as one PDF (A4, one page each); the printer's `GlyphMissing` for unprintable characters."""
     from weasyprint import HTML  # imported here: heavy, and only A4 printing needs it
 
     if not forms:
         raise ValueError("no form to print")
-    fonts = certificate_fonts()
-    for form in forms:
-        fonts.check(form.text())
+    with printer_errors():  # the printer's GlyphMissing: the kiosk refuses the forms as a device problem
+        fonts = certificate_fonts()
+        for form in forms:
+            fonts.check(form.text())
     css = _CSS % {"fonts": FONT_STACK}
     html = (
         f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><style>{css}</style></head><body>'

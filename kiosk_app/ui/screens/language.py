@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from kiosk_app.flows import events as ev
 from kiosk_app.ui.screens.base import FlowScreen
-from madoguchi.contracts.languages import LANGUAGES
+from madoguchi.contracts.languages import LANGUAGE_NAMES, LANGUAGES
 
 __all__ = ["CURRENT_MARK", "NATIVE_NAMES", "LanguageScreen"]
 
-NATIVE_NAMES = {
-    "ja": "日本語",
-    "ja-x-easy": "やさしい にほんご",
-    "en": "English",
-    "zh": "简体中文",
-    "ko": "한국어",
-    "vi": "Tiếng Việt",
-    "pt": "Português",
-    "tl": "Filipino",
-    "ne": "नेपाली",
-}
+NATIVE_NAMES = LANGUAGE_NAMES
 
 
 CURRENT_MARK = "● "

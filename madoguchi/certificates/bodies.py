@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from device_drivers.printer.a4.layout import wareki
-from device_drivers.printer.a4.models import (
+from madoguchi.certificates.layout import wareki
+from madoguchi.certificates.models import (
     Certificate,
     FamilyRegister,
     IncomeTaxCertificate,
@@ -44,7 +44,7 @@ def _juminhyo(c: ResidentRecord) -> tuple[str, str, str]:
 
 
 def _inkan(c: SealCertificate) -> tuple[str, str, str]:
-    from device_drivers.printer.a4.layout import data_uri
+    from madoguchi.certificates.layout import data_uri
 
     seal = f'<tr><th>印影</th><td><img src="{data_uri(c.seal_png)}" style="width:24mm;height:24mm" alt=""></td></tr>'
     table = _rows(

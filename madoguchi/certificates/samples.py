@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from device_drivers.printer.a4.models import (
+from madoguchi.certificates.models import (
     AttachmentEntry,
     Certificate,
     CertificateKind,
@@ -17,7 +17,7 @@ from device_drivers.printer.a4.models import (
     ResidentRecord,
     SealCertificate,
 )
-from device_drivers.printer.a4.seal import draw_city_seal
+from madoguchi.certificates.seal import draw_city_seal
 
 __all__ = ["sample_certificate"]
 

@@ -11,7 +11,7 @@ from html import escape
 
 import qrcode
 
-from device_drivers.printer.a4.models import CertificateMeta
+from madoguchi.certificates.models import CertificateMeta
 
 __all__ = ["FONT_STACK", "QR_MASK", "data_uri", "page", "qr_png", "wareki"]
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from device_drivers.errors import PrinterError
+from madoguchi.certificates.errors import QrSignatureError
 
 __all__ = [
     "QrClaims",
@@ -32,13 +32,6 @@ __all__ = [
 PREFIX = "MDG1"
 _CONTEXT = b"madoguchi-cert-v1\n"
 _WHAT = "certificate QR code"
-
-
-class QrSignatureError(PrinterError):
-    """A certificate QR that is malformed or whose signature does not verify."""
-
-    code = "printer.qr_signature"
-    message_key = "certificate_not_genuine"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from device_drivers.printer.fonts import default_chain
+from madoguchi.certificates.fonts import default_chain
 
 __all__ = ["draw_city_seal"]
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from device_drivers.printer.a4.bodies import body_of, printed_text
-from device_drivers.printer.a4.layout import page
-from device_drivers.printer.a4.models import Certificate
-from device_drivers.printer.a4.qrsign import claims_for, new_opaque_id, sign_claims
-from device_drivers.printer.a4.seal import draw_city_seal
-from device_drivers.printer.fonts import FontChain, FontFace
+from madoguchi.certificates.bodies import body_of, printed_text
+from madoguchi.certificates.fonts import FontChain, FontFace
+from madoguchi.certificates.layout import page
+from madoguchi.certificates.models import Certificate
+from madoguchi.certificates.qrsign import claims_for, new_opaque_id, sign_claims
+from madoguchi.certificates.seal import draw_city_seal
 
 __all__ = ["RenderedCertificate", "certificate_fonts", "render_certificate"]
 
