@@ -124,6 +124,8 @@ def _print_ready(info: dict[str, Any]) -> None:
         f"board     {info['board_url']}",
         f"status    {info['status_url']}  (first ticket, from reception; kiosk tickets carry theirs in the QR)",
         f"queue     simulated staff work every counter; KPIs at {info['web_url']}queue/kpi (operators)",
+        f"guide     {info['web_url']}guide  (residents' procedure guide, phone-sized, nine languages); "
+        f"preview {info['web_url']}catalog/guide, KPIs {info['web_url']}kpi/guide (operators)",
         f"kiosk     {info['kiosk_mode']}",
         f"printed   certificates (PDF + PNG) in {info['printed']['certificates']}",
         f"          receipts, slips and visit tickets (PNG) in {info['printed']['receipts']}",
