@@ -22,8 +22,9 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# The 25 slowest tests are listed at the end: the suite should stay well under 20 minutes.
 pytest:
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered --durations=25
 
 # The Kivy screens: one window per process, so one run per layout (portrait and landscape), every
 # language; screenshots of every screen go to build/ui-artifacts/<size>/. The two layouts run side by
