@@ -21,6 +21,7 @@ from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import RESUME, Command, Event, Machine, MachineSpec, StateSpec, TimedOut, Transition
 from kiosk_app.flows.guide_context import GuideContext, GuideSettings, GuideStep, settings_for
 from kiosk_app.flows.guide_plan import TicketPlan, forms_of, next_question, progress
+from kiosk_app.flows.staff_call import handle_calling_staff
 from kiosk_app.flows.stats import AbortReason, Outcome
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_guide import Answer, GuideItem, LifeEvent, ProcedureGuide, Question
@@ -313,11 +314,7 @@ class GuideFlow:
 
     def handle(self, event: Event) -> list[Command]:
         """Process one event; return the commands for the runner."""
-        step = self.machine.state
-        commands = self.machine.handle(event)
-        if isinstance(event, ev.CallStaff):
-            commands.append(cmd.CallStaffCommand(step.value, "resident"))
-        return commands
+        return handle_calling_staff(self.machine, event)
 
     def view(self) -> GuideView:
         """A snapshot for the screens."""

@@ -10,13 +10,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kiosk_app.flows import commands as cmd
-from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import Command, Event, Machine
 from kiosk_app.flows.issuance_context import IssuanceContext, IssuanceSettings, Step, new_ref
 from kiosk_app.flows.issuance_table import build_spec
 from kiosk_app.flows.session import IssuanceSession, mask_name
+from kiosk_app.flows.staff_call import handle_calling_staff
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.catalog_base import Channel
 from madoguchi.contracts.issuance import Offer, Refusal
@@ -89,9 +88,7 @@ class CertificateFlow:
     def handle(self, event: Event) -> list[Command]:
         """Process one event; return the commands for the runner, in order."""
         step = self.machine.state
-        commands = self.machine.handle(event)
-        if isinstance(event, ev.CallStaff):
-            commands.append(cmd.CallStaffCommand(step.value, "resident"))
+        commands = handle_calling_staff(self.machine, event)
         if commands:
             _logger.debug(
                 "%s in %s -> %s", type(event).__name__, step.value, [type(c).__name__ for c in commands]

@@ -25,6 +25,7 @@ from kiosk_app.flows import prefill_events as pe
 from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import RESUME, Command, Event, Machine, MachineSpec, StateSpec, TimedOut, Transition
 from kiosk_app.flows.issuance_context import new_ref
+from kiosk_app.flows.staff_call import handle_calling_staff
 from kiosk_app.flows.stats import AbortReason, Outcome
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE
 
@@ -349,11 +350,7 @@ class PrefillFlow:
 
     def handle(self, event: Event) -> list[Command]:
         """Process one event; return the commands for the runner."""
-        step = self.machine.state
-        commands = self.machine.handle(event)
-        if isinstance(event, ev.CallStaff):
-            commands.append(cmd.CallStaffCommand(step.value, "resident"))
-        return commands
+        return handle_calling_staff(self.machine, event)
 
     def view(self) -> PrefillView:
         """A snapshot for the screen."""

@@ -20,6 +20,7 @@ from kiosk_app.flows import queue_events as qe
 from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import RESUME, Command, Event, Machine, MachineSpec, StateSpec, TimedOut, Transition
 from kiosk_app.flows.guide_events import VisitCodeScanned
+from kiosk_app.flows.staff_call import handle_calling_staff
 from madoguchi.contracts.catalog import Catalog
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE
 from madoguchi.contracts.queue import CategoryLamp, CongestionView
@@ -226,11 +227,7 @@ class QueueFlow:
         if isinstance(event, qe.CongestionChanged):
             self.context.set_congestion(event.view)
             return []
-        step = self.machine.state
-        commands = self.machine.handle(event)
-        if isinstance(event, ev.CallStaff):
-            commands.append(cmd.CallStaffCommand(step.value, "resident"))
-        return commands
+        return handle_calling_staff(self.machine, event)
 
     def view(self) -> QueueView:
         """A snapshot for the screen."""

@@ -18,6 +18,7 @@ from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import Clock
 from kiosk_app.flows.core import RESUME, Command, Event, Machine, MachineSpec, StateSpec, TimedOut, Transition
 from kiosk_app.flows.issuance_context import new_ref
+from kiosk_app.flows.staff_call import handle_calling_staff
 from kiosk_app.flows.stats import AbortReason, Outcome, SessionStats, StepTimes
 from madoguchi.contracts.languages import DEFAULT_LANGUAGE
 
@@ -313,11 +314,7 @@ class RegisterFlow:
 
     def handle(self, event: Event) -> list[Command]:
         """Process one event; return the commands for the runner."""
-        step = self.machine.state
-        commands = self.machine.handle(event)
-        if isinstance(event, ev.CallStaff):
-            commands.append(cmd.CallStaffCommand(step.value, "resident"))
-        return commands
+        return handle_calling_staff(self.machine, event)
 
     def view(self) -> RegisterView:
         """A snapshot for the screen."""

@@ -14,16 +14,31 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from kiosk_app.flows import commands as cmd
+from kiosk_app.flows import events as ev
 from kiosk_app.flows.clock import Clock
+from kiosk_app.flows.core import Command, Event, Machine
 
-__all__ = ["RESIDENT", "CallStatus", "OpenCall", "StaffCallTracker"]
+__all__ = ["RESIDENT", "CallStatus", "OpenCall", "StaffCallTracker", "handle_calling_staff"]
 
 _logger = logging.getLogger(__name__)
 
 RESIDENT = "resident"  # the reason of a call made with the 職員を呼ぶ button
 DEFAULT_HOLD_S = 900.0
+
+
+def handle_calling_staff(machine: Machine[Any, Any], event: Event) -> list[Command]:
+    """`machine`'s commands for `event`; the 職員を呼ぶ button adds a call naming the step the resident was on.
+
+    Every flow handles its events this way, so the button works the same on every screen.
+    """
+    step = machine.state
+    commands = machine.handle(event)
+    if isinstance(event, ev.CallStaff):
+        commands.append(cmd.CallStaffCommand(step.value, RESIDENT))
+    return commands
 
 
 class CallStatus(enum.Enum):
